@@ -1,0 +1,1 @@
+"""Front-door structural causal models of the paper's Appendix A, as Pyro programs."""

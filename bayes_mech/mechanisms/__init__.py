@@ -1,0 +1,1 @@
+"""Mechanism models p(z | y) with posterior draws."""

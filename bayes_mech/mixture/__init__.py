@@ -1,0 +1,1 @@
+"""Causally weighted Gaussian mixtures (batched weighted EM and variational DP)."""
