@@ -1,8 +1,8 @@
 """Shared input checks.
 
 Every public entry point validates its arguments here, so that bad input fails early with a message
-that names the argument, what was expected and what was got. Arrays come back as float64 numpy arrays
-(or int64 for labels); torch tensors are accepted wherever numpy arrays are.
+that names the argument, what was expected and what was got. Arrays come back as float64 numpy
+arrays (or int64 for labels); torch tensors are accepted wherever numpy arrays are.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def as_numpy(value, name: str) -> np.ndarray:
-    """Convert array-likes (lists, numpy, pandas, torch) to a numpy array, rejecting ragged input."""
+    """Convert array-likes (lists, numpy, pandas, torch) to numpy, rejecting ragged input."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
@@ -114,9 +114,7 @@ def check_array(
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
-        raise ValueError(
-            f"{name} must be finite; got {n_nan} NaN and {n_inf} infinite value(s)."
-        )
+        raise ValueError(f"{name} must be finite; got {n_nan} NaN and {n_inf} infinite value(s).")
     return arr
 
 
@@ -166,7 +164,8 @@ def check_sample_weight(sample_weight, n_samples: int, name: str = "sample_weigh
             f"{name} must have shape ({n_samples},) or (n_batch, {n_samples}); got {w.shape}."
         )
     if np.any(w < 0):
-        raise ValueError(f"{name} must be non-negative; got {int((w < 0).sum())} negative value(s).")
+        n_neg = int((w < 0).sum())
+        raise ValueError(f"{name} must be non-negative; got {n_neg} negative value(s).")
     totals = w.reshape(-1, n_samples).sum(axis=1)
     if np.any(totals <= 0):
         bad = np.flatnonzero(totals <= 0).tolist()
@@ -193,7 +192,7 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
 
 
 def check_random_state(random_state) -> np.random.RandomState:
-    """Turn ``None``, an int, or a ``RandomState``/``Generator`` into a ``numpy.random.RandomState``.
+    """Turn None, an int, a ``RandomState`` or a ``Generator`` into a ``numpy.random.RandomState``.
 
     ``None`` draws fresh entropy. A ``numpy.random.Generator`` seeds a new ``RandomState`` from
     itself, so passing the same generator state gives the same result.
@@ -233,7 +232,9 @@ def resolve_device(device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda'; got {device!r}.")
+        raise ValueError(
+            f"device must name a torch device such as 'cpu' or 'cuda'; got {device!r}."
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
     return dev

@@ -6,7 +6,6 @@ import matplotlib
 import numpy as np
 import pyro
 import pytest
-import torch
 
 matplotlib.use("Agg")
 
