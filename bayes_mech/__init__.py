@@ -7,6 +7,7 @@ over the posterior of the mechanism ``p(z | y)`` that says how sure each predict
 
 from bayes_mech import datasets
 from bayes_mech._version import __version__
+from bayes_mech.datasets import load_mnist_idx
 from bayes_mech.exceptions import (
     ConvergenceWarning,
     FrontDoorWeightWarning,
@@ -17,6 +18,7 @@ from bayes_mech.exceptions import (
 __all__ = [
     # datasets
     "datasets",
+    "load_mnist_idx",
     # warnings and errors
     "ConvergenceWarning",
     "FrontDoorWeightWarning",
