@@ -1,1 +1,33 @@
-"""Mechanism models p(z | y) with posterior draws."""
+"""Mechanism models p(z | y, θ) with posterior draws.
+
+Every later stage of the pipeline runs once per posterior draw ``θ_s`` of a mechanism:
+
+- `CategoricalMechanism`: discrete ``y``, discrete ``z`` (Dirichlet prior per class);
+- `GaussianMechanism`: discrete ``y``, continuous ``z`` (normal-inverse-Wishart per class);
+- `LinearGaussianMechanism`: continuous ``y``, continuous ``z`` (polynomial regression,
+  matrix-normal-inverse-Wishart prior);
+- `PyroMechanism`: any Pyro model ``model(y, z=None)``, by NUTS or SVI;
+- `resolve_mechanism`: picks one of the conjugate mechanisms from the data.
+"""
+
+from bayes_mech.mechanisms.base import Mechanism
+from bayes_mech.mechanisms.conjugate import (
+    CategoricalMechanism,
+    GaussianMechanism,
+    LinearGaussianMechanism,
+    categorical_model,
+    gaussian_model,
+    linear_gaussian_model,
+)
+
+__all__ = [
+    # interface
+    "Mechanism",
+    # conjugate mechanisms and their Pyro models
+    "CategoricalMechanism",
+    "GaussianMechanism",
+    "LinearGaussianMechanism",
+    "categorical_model",
+    "gaussian_model",
+    "linear_gaussian_model",
+]

@@ -6,11 +6,16 @@ exposes its posterior as a dict of named tensors with a leading draw axis ``S``,
 
 Subclasses implement ``_fit``, ``sample_posterior``, ``posterior_mean`` and ``_log_prob_rows``
 (``log p(z_n | y_n, θ_s)`` with one ``y`` per row); the base class supplies validation,
-``log_prob`` (all rows against every intervention value) and ``log_prob_observed``.
+``log_prob`` (all rows against every intervention value) and ``log_prob_observed``. Subclasses
+that can evaluate all intervention values at once override ``_log_prob_grid``.
+
+Discrete values are passed to ``_log_prob_rows`` / ``_log_prob_grid`` as int64 *codes*: positions
+in ``classes_`` for ``y`` and in ``z_classes_`` for discrete ``z``.
 """
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -23,7 +28,7 @@ from bayes_mech._validation import (
     check_labels,
     check_positive_int,
 )
-from bayes_mech.exceptions import NotFittedError
+from bayes_mech.exceptions import MechanismWarning, NotFittedError
 
 __all__ = ["Mechanism"]
 
@@ -34,7 +39,11 @@ class Mechanism(BaseEstimator, ABC):
     """Base class of mechanism models ``p(z | y, θ)`` with a posterior over ``θ``.
 
     Fitted attributes (set by ``fit``): ``y_kind_`` ("discrete" or "continuous"), ``classes_``
-    (sorted observed classes, discrete ``y`` only), ``n_samples_``, ``z_dim_``.
+    (sorted observed classes, discrete ``y`` only), ``z_classes_`` (sorted observed values of a
+    discrete ``z``), ``n_samples_``, ``z_dim_``, ``y_dim_`` (continuous ``y`` only).
+
+    A class of a discrete ``y`` with fewer than two rows raises a `MechanismWarning` that names
+    it: its posterior is then mostly prior.
     """
 
     #: "discrete" or "continuous"; subclasses fix what they accept.
@@ -62,12 +71,21 @@ class Mechanism(BaseEstimator, ABC):
         y_arr = self._check_y(y)
         z_arr = self._check_z(z)
         check_consistent_length(y=y_arr, z=z_arr)
-        self.y_kind_ = self.y_kind
+        for attr in ("y_kind_", "classes_", "z_classes_", "y_dim_"):
+            self.__dict__.pop(attr, None)  # a refit must not keep the previous fit's attributes
         if self.y_kind == "discrete":
-            self.classes_ = np.unique(y_arr)
+            self.classes_, counts = np.unique(y_arr, return_counts=True)
+            self._warn_small_classes(counts)
+        else:
+            self.y_dim_ = int(y_arr.shape[1])
+        if self.z_kind == "discrete":
+            self.z_classes_ = np.unique(z_arr)
         self.n_samples_ = int(y_arr.shape[0])
         self.z_dim_ = 1 if z_arr.ndim == 1 else int(z_arr.shape[1])
+        # Kept for ``to_inference_data`` (observed_data group).
+        self._y_obs, self._z_obs = y_arr, z_arr
         self._fit(y_arr, z_arr, random_state)
+        self.y_kind_ = self.y_kind  # set last: a failed fit leaves the instance unfitted
         return self
 
     @abstractmethod
@@ -98,6 +116,15 @@ class Mechanism(BaseEstimator, ABC):
         ``classes_`` (int64). ``z`` is float64 (N, d_z), or int64 (N,) for discrete ``z``.
         """
 
+    def _log_prob_grid(self, z: torch.Tensor, y_values: torch.Tensor, draws: Draws) -> torch.Tensor:
+        """``log p(z_n | y_m, θ_s)``, shape (S, N, M); default: one ``_log_prob_rows`` per value."""
+        n = z.shape[0]
+        columns = [
+            self._log_prob_rows(z, y_values[m].expand((n, *y_values.shape[1:])), draws)
+            for m in range(y_values.shape[0])
+        ]
+        return torch.stack(columns, dim=-1)
+
     def log_prob(self, z, y_values, draws: Draws | None = None) -> torch.Tensor:
         """``log p(z_n | y_m, θ_s)`` for every draw, row and intervention value.
 
@@ -114,20 +141,15 @@ class Mechanism(BaseEstimator, ABC):
         torch.Tensor of shape (S, n_samples, n_values), float64
         """
         self._check_is_fitted()
-        draws = self.posterior_mean() if draws is None else draws
+        draws = self.posterior_mean() if draws is None else self._check_draws(draws)
         z_t = self._z_tensor(z)
         y_idx = self._y_tensor(y_values, name="y_values")
-        n = z_t.shape[0]
-        columns = [
-            self._log_prob_rows(z_t, y_idx[m].expand((n, *y_idx.shape[1:])), draws)
-            for m in range(y_idx.shape[0])
-        ]
-        return torch.stack(columns, dim=-1)
+        return self._log_prob_grid(z_t, y_idx, draws)
 
     def log_prob_observed(self, z, y, draws: Draws | None = None) -> torch.Tensor:
         """``log p(z_n | y_n, θ_s)`` at each row's own ``y``: tensor of shape (S, n_samples)."""
         self._check_is_fitted()
-        draws = self.posterior_mean() if draws is None else draws
+        draws = self.posterior_mean() if draws is None else self._check_draws(draws)
         z_t = self._z_tensor(z)
         y_t = self._y_tensor(y, name="y")
         check_consistent_length(y=y_t, z=z_t)
@@ -147,6 +169,62 @@ class Mechanism(BaseEstimator, ABC):
     def _check_n_draws(self, n_draws) -> int:
         return check_positive_int(n_draws, "n_draws", minimum=1)
 
+    def _check_draws(self, draws) -> Draws:
+        """Check that ``draws`` holds this mechanism's parameters with one leading draw axis."""
+        if not isinstance(draws, dict):
+            raise TypeError(
+                "draws must be a dict of tensors from sample_posterior; "
+                f"got {type(draws).__name__}."
+            )
+        expected = self.posterior_mean()
+        missing = sorted(set(expected) - set(draws))
+        if missing:
+            raise ValueError(
+                f"draws lacks parameter(s) {missing}; expected keys {sorted(expected)} "
+                "as returned by sample_posterior."
+            )
+        out, n_draws = {}, None
+        for name, ref in expected.items():
+            value = torch.as_tensor(draws[name])
+            if value.is_floating_point():
+                value = value.to(torch.float64)
+            if value.shape[1:] != ref.shape[1:]:
+                raise ValueError(
+                    f"draws[{name!r}] must have shape (S, {', '.join(map(str, ref.shape[1:]))}); "
+                    f"got {tuple(value.shape)}."
+                )
+            if n_draws is not None and value.shape[0] != n_draws:
+                raise ValueError(
+                    f"every entry of draws must have the same number of draws S; "
+                    f"draws[{name!r}] has {value.shape[0]}, others {n_draws}."
+                )
+            n_draws = value.shape[0]
+            out[name] = value
+        return out
+
+    def _warn_small_classes(self, counts: np.ndarray) -> None:
+        small = self.classes_[counts < 2]
+        if small.size:
+            warnings.warn(
+                f"class(es) {small.tolist()} of y have fewer than 2 rows "
+                f"(counts {counts[counts < 2].tolist()}); the posterior of p(z | y) for "
+                "them is mostly prior.",
+                MechanismWarning,
+                stacklevel=3,
+            )
+
+    @staticmethod
+    def _encode(values: np.ndarray, classes: np.ndarray, name: str, what: str) -> torch.Tensor:
+        """Positions of ``values`` in sorted ``classes``; unseen values raise, naming ``name``."""
+        idx = np.clip(np.searchsorted(classes, values), 0, len(classes) - 1)
+        unknown = np.unique(values[classes[idx] != values])
+        if unknown.size:
+            raise ValueError(
+                f"{name} holds value(s) {unknown.tolist()} that were never observed as {what}; "
+                f"observed values are {classes.tolist()}."
+            )
+        return torch.as_tensor(idx, dtype=torch.int64)
+
     def _check_y(self, y, min_rows: int = 2) -> np.ndarray:
         if self.y_kind == "discrete":
             return check_labels(y, "y", min_rows=min_rows)
@@ -160,7 +238,7 @@ class Mechanism(BaseEstimator, ABC):
     def _z_tensor(self, z) -> torch.Tensor:
         z_arr = self._check_z(z, min_rows=1)
         if self.z_kind == "discrete":
-            return torch.as_tensor(z_arr, dtype=torch.int64)
+            return self._encode(z_arr, self.z_classes_, "z", "a value of z in fit")
         if z_arr.shape[1] != self.z_dim_:
             raise ValueError(
                 f"z must have {self.z_dim_} column(s) as in fit; got {z_arr.shape[1]}."
@@ -171,14 +249,10 @@ class Mechanism(BaseEstimator, ABC):
         """Validate ``y`` values; discrete ones become int64 indices into ``classes_``."""
         if self.y_kind == "discrete":
             y_arr = check_labels(y, name)
-            idx = np.searchsorted(self.classes_, y_arr)
-            idx = np.clip(idx, 0, len(self.classes_) - 1)
-            unknown = np.unique(y_arr[self.classes_[idx] != y_arr])
-            if unknown.size:
-                raise ValueError(
-                    f"{name} holds value(s) {unknown.tolist()} that were never observed as a class "
-                    f"of y; observed classes are {self.classes_.tolist()}."
-                )
-            return torch.as_tensor(idx, dtype=torch.int64)
+            return self._encode(y_arr, self.classes_, name, "a class of y")
         y_arr = check_array(y, name, ndim=2, allow_1d=True)
+        if y_arr.shape[1] != self.y_dim_:
+            raise ValueError(
+                f"{name} must have {self.y_dim_} column(s) as y in fit; got {y_arr.shape[1]}."
+            )
         return torch.as_tensor(y_arr, dtype=torch.float64)
