@@ -307,21 +307,16 @@ def frontdoor_log_weights(
 
     Examples
     --------
-    A mechanism that ignores ``y`` gives uniform weights:
-
-    >>> import numpy as np, torch
-    >>> from bayes_mech.mechanisms.base import Mechanism
-    >>> class Flat(Mechanism):
-    ...     def _fit(self, y, z, random_state): pass
-    ...     def posterior_mean(self): return {"loc": torch.zeros(1, 2, dtype=torch.float64)}
-    ...     def sample_posterior(self, n_draws, random_state=None): raise NotImplementedError
-    ...     def _log_prob_rows(self, z, y, draws):  # N(loc[y], 1), here equal for both classes
-    ...         loc = draws["loc"][:, y]
-    ...         return torch.distributions.Normal(loc, 1.0).log_prob(z[:, 0]).to(torch.float64)
-    >>> y, z = np.array([0, 1, 0, 1]), np.array([-1.0, 0.5, 0.2, 2.0])
-    >>> lw = frontdoor_log_weights(Flat().fit(y, z), y, z)
-    >>> lw.shape, lw.exp()[0, 1]
-    (torch.Size([1, 2, 4]), tensor([0.2500, 0.2500, 0.2500, 0.2500], dtype=torch.float64))
+    >>> from bayes_mech.datasets import make_frontdoor_classification
+    >>> from bayes_mech.mechanisms import GaussianMechanism
+    >>> d = make_frontdoor_classification(n_samples=1000, random_state=0)
+    >>> mech = GaussianMechanism().fit(d.y, d.z)
+    >>> lw = frontdoor_log_weights(mech, d.y, d.z)  # interventions: the classes [1, 2]
+    >>> lw.shape, lw.exp().sum(-1)
+    (torch.Size([1, 2, 1000]), tensor([[1., 1.]], dtype=torch.float64))
+    >>> draws = mech.sample_posterior(8, random_state=0)
+    >>> frontdoor_log_weights(mech, d.y, d.z, [2], draws=draws).shape
+    torch.Size([8, 1, 1000])
     """
     mechanism._check_is_fitted()
     y_kind = mechanism.y_kind_

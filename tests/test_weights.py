@@ -18,7 +18,12 @@ from bayes_mech.datasets import (
 )
 from bayes_mech.datasets.synthetic import regression_model
 from bayes_mech.exceptions import FrontDoorWeightWarning, NotFittedError
-from bayes_mech.mechanisms.base import Mechanism
+from bayes_mech.mechanisms import (
+    CategoricalMechanism,
+    GaussianMechanism,
+    LinearGaussianMechanism,
+    Mechanism,
+)
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
@@ -77,7 +82,7 @@ class ClassGaussianMechanism(Mechanism):
         return dist.Normal(loc, 1.0).log_prob(z).sum(-1) + self.shift
 
 
-class LinearGaussianMechanism(Mechanism):
+class TrueLinearGaussian(Mechanism):
     """Continuous y: ``z | y ~ N(b y, 1)`` with slope draws ``b``."""
 
     y_kind = "continuous"
@@ -187,6 +192,40 @@ def test_enumeration_known_answer_with_true_mechanism(discrete_data):
     assert np.abs(naive_hat - naive).max() < 4 * naive_se.max()
 
 
+def test_enumeration_known_answer_with_categorical_posterior_mean(discrete_data):
+    d = discrete_data
+    p_do, _ = exact_answers()
+    mech = CategoricalMechanism().fit(d["y"], d["z"])
+    lw = frontdoor_log_weights(mech, d["y"], d["z"], [0, 1, 2])
+    w = lw[0].exp().numpy()
+    onehot = (d["x"][None, :] == np.arange(3)[:, None]).astype(float)
+    est, se = weighted_se(w[:, None, :], onehot[None])
+    dev = np.abs(est - p_do) / se
+    assert dev.max() < 4.0, dev
+    # posterior draws: S weight vectors per intervention, each a valid distribution over rows
+    draws = mech.sample_posterior(5, random_state=0)
+    lw_s = frontdoor_log_weights(mech, d["y"], d["z"], [0, 1, 2], draws=draws)
+    assert lw_s.shape == (5, 3, 200_000)
+    torch.testing.assert_close(torch.logsumexp(lw_s, -1), torch.zeros(5, 3, dtype=F64))
+    est_s = np.einsum("smn,kn->smk", lw_s.exp().numpy(), onehot)
+    assert np.all(est_s.std(0) > 0) and np.abs(est_s - p_do).max() < 5 * se.max()
+
+
+def test_conjugate_mechanisms_draws_and_default_grid():
+    d = make_frontdoor_classification(n_samples=2000, random_state=3)
+    mech = GaussianMechanism().fit(d.y, d.z)
+    lw = frontdoor_log_weights(mech, d.y, d.z, draws=mech.sample_posterior(6, random_state=0))
+    assert lw.shape == (6, 2, 2000)
+    diag = weight_diagnostics(lw, interventions=[1, 2])
+    assert diag.sizes == {"draw": 6, "intervention": 2}
+    assert np.all(diag["ess_fraction"].std("draw").values > 0)  # the draws disagree
+    r = make_frontdoor_regression(n_samples=2000, random_state=3)
+    lin = LinearGaussianMechanism().fit(r.y, r.z)
+    lw = frontdoor_log_weights(lin, r.y, r.z)
+    assert lw.shape == (1, 20, 2000)
+    assert torch.allclose(torch.logsumexp(lw, -1), torch.zeros(1, 20, dtype=F64))
+
+
 def _moment_z_scores(w, X, ref):
     """z-scores of weighted means and covariances against those of interventional samples."""
     n_ref = ref.shape[0]
@@ -231,7 +270,7 @@ def test_a2_weighted_moments_match_do_samples():
     n = scale(20_000, 200_000)
     d = make_frontdoor_regression(n_samples=n, random_state=0)
     grid = np.quantile(d.y, [0.1, 0.5, 0.9])
-    lw = frontdoor_log_weights(LinearGaussianMechanism(b=1.5).fit(d.y, d.z), d.y, d.z, grid)
+    lw = frontdoor_log_weights(TrueLinearGaussian(b=1.5).fit(d.y, d.z), d.y, d.z, grid)
     diag = weight_diagnostics(lw, interventions=grid)
     assert float(diag["khat"].max()) > 0.7
     with pytest.warns(FrontDoorWeightWarning, match="k-hat"):
@@ -247,7 +286,7 @@ def test_a2_weighted_moments_match_do_samples():
     trace = poutine.trace(regression_model).get_trace(n, b=0.3)
     y, z, X = (trace.nodes[k]["value"].numpy() for k in ("y", "z", "x"))
     grid = np.quantile(y, [0.1, 0.3, 0.5, 0.7, 0.9])
-    lw = frontdoor_log_weights(LinearGaussianMechanism(b=0.3).fit(y, z), y, z, grid)
+    lw = frontdoor_log_weights(TrueLinearGaussian(b=0.3).fit(y, z), y, z, grid)
     assert float(weight_diagnostics(lw)["khat"].max()) < 0.6
     for m, y_m in enumerate(grid):
         ref = sample_interventional("regression", float(y_m), n, random_state=m, b=0.3).X
@@ -264,7 +303,7 @@ def test_uniform_weights_when_z_independent_of_y(rng):
     lw = frontdoor_log_weights(mech, y, z, [0, 1])
     np.testing.assert_allclose(lw.exp().numpy(), 1 / 500, rtol=1e-12)
     y_c = rng.normal(size=500)
-    lw_c = frontdoor_log_weights(LinearGaussianMechanism(b=0.0).fit(y_c, z[:, 0]), y_c, z[:, 0])
+    lw_c = frontdoor_log_weights(TrueLinearGaussian(b=0.0).fit(y_c, z[:, 0]), y_c, z[:, 0])
     assert lw_c.shape == (1, 20, 500)
     np.testing.assert_allclose(lw_c.exp().numpy(), 1 / 500, rtol=1e-12)
 
@@ -405,7 +444,7 @@ def test_bad_input_errors(small):
     with pytest.raises(NotFittedError, match="not fitted"):
         frontdoor_log_weights(ClassGaussianMechanism([[0.0], [1.0]]), y, z, [1, 2])
     y_c = np.linspace(0.0, 1.0, 100)
-    lin = LinearGaussianMechanism().fit(y_c, z)
+    lin = TrueLinearGaussian().fit(y_c, z)
     with pytest.raises(ValueError, match=r"\[1.5\] outside the observed range"):
         frontdoor_log_weights(lin, y_c, z, [0.5, 1.5])
 
