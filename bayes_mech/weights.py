@@ -312,8 +312,8 @@ def frontdoor_log_weights(
     >>> d = make_frontdoor_classification(n_samples=1000, random_state=0)
     >>> mech = GaussianMechanism().fit(d.y, d.z)
     >>> lw = frontdoor_log_weights(mech, d.y, d.z)  # interventions: the classes [1, 2]
-    >>> lw.shape, lw.exp().sum(-1)
-    (torch.Size([1, 2, 1000]), tensor([[1., 1.]], dtype=torch.float64))
+    >>> lw.shape, lw.logsumexp(-1).abs().max().item() < 1e-12
+    (torch.Size([1, 2, 1000]), True)
     >>> draws = mech.sample_posterior(8, random_state=0)
     >>> frontdoor_log_weights(mech, d.y, d.z, [2], draws=draws).shape
     torch.Size([8, 1, 1000])
