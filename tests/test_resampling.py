@@ -1,0 +1,85 @@
+"""Causal bootstrap: resampled rows follow the front-door weights."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from bayes_mech.resampling import causal_bootstrap
+from bayes_mech.weights import bayesian_bootstrap_log_weights
+
+F64 = torch.float64
+
+
+@pytest.fixture
+def weights():
+    """Two draws × two interventions over 8 rows, with zero weights in places."""
+    w = torch.tensor(
+        [
+            [[0.30, 0.20, 0.10, 0.10, 0.10, 0.10, 0.05, 0.05], [0, 0, 0.5, 0.25, 0.25, 0, 0, 0]],
+            [[1 / 8] * 8, [0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.04, 0.90]],
+        ],
+        dtype=F64,
+    )
+    with np.errstate(divide="ignore"):
+        return torch.log(w)
+
+
+def test_frequencies_follow_weights_chi2(weights):
+    X = np.arange(16.0).reshape(8, 2)
+    n = 20_000
+    Xs, idx = causal_bootstrap(X, weights, n, random_state=0, return_indices=True)
+    assert Xs.shape == (2, 2, n, 2) and idx.shape == (2, 2, n) and idx.dtype == np.int64
+    np.testing.assert_array_equal(Xs, X[idx])
+    w = weights.exp().numpy()
+    for s in range(2):
+        for m in range(2):
+            counts = np.bincount(idx[s, m], minlength=8)
+            support = w[s, m] > 0
+            assert counts[~support].sum() == 0  # zero-weight rows are never drawn
+            p = stats.chisquare(counts[support], n * w[s, m, support]).pvalue
+            assert p > 1e-3, (s, m, p)
+    # the χ² test has power: the counts of (0, 0) are incompatible with the weights of (1, 0)
+    counts = np.bincount(idx[0, 0], minlength=8)
+    assert stats.chisquare(counts, n * w[1, 0]).pvalue < 1e-10
+
+
+def test_reproducible_and_unnormalised_input(weights):
+    X = np.linspace(0, 1, 8)  # 1-D X is one feature
+    a = causal_bootstrap(X, weights, 50, random_state=7)
+    assert a.shape == (2, 2, 50, 1)
+    np.testing.assert_array_equal(a, causal_bootstrap(X, weights + 3.0, 50, random_state=7))
+    assert not np.array_equal(a, causal_bootstrap(X, weights, 50, random_state=8))
+
+
+def test_with_bayesian_bootstrap_weights():
+    # Dirichlet row weights as the front-door weights of one intervention: the mean of the
+    # resampled rows is the Dirichlet-weighted mean, up to the multinomial noise.
+    lb = bayesian_bootstrap_log_weights(3, 400, random_state=0).unsqueeze(1)
+    X = np.random.default_rng(0).normal(size=(400, 1))
+    Xs = causal_bootstrap(X, lb, 40_000, random_state=1)
+    w = lb[:, 0].exp().numpy()
+    target = w @ X[:, 0]
+    sd = np.sqrt(w @ (X[:, 0] ** 2) - target**2) / np.sqrt(40_000)
+    np.testing.assert_array_less(np.abs(Xs[:, 0, :, 0].mean(1) - target), 4 * sd)
+
+
+def test_bad_input(weights):
+    X = np.zeros((8, 2))
+    with pytest.raises(ValueError, match="X has 7 rows, log_weights has 8"):
+        causal_bootstrap(X[:7], weights, 10)
+    bad = weights.clone()
+    bad[1, 1] = -torch.inf
+    with pytest.raises(ValueError, match=r"all zero .*intervention index 1 \(draw\(s\) \[1\]\)"):
+        causal_bootstrap(X, bad, 10)
+    bad[1, 1, 0] = torch.nan
+    with pytest.raises(ValueError, match="1 NaN"):
+        causal_bootstrap(X, bad, 10)
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X must be finite"):
+        causal_bootstrap(X_nan, weights, 10)
+    with pytest.raises(ValueError, match="n_samples"):
+        causal_bootstrap(X, weights, 0)
+    with pytest.raises(ValueError, match="got 2-D"):
+        causal_bootstrap(X, weights[0], 10)
