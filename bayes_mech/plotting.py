@@ -16,11 +16,15 @@ __all__ = ["plot_weight_diagnostics"]
 
 def _intervention_labels(diag: xr.Dataset) -> list[str]:
     if "intervention_value" in diag.coords:
-        return [str(np.round(v, 3).tolist()) for v in diag["intervention_value"].values]
-    values = diag["intervention"].values
-    if np.issubdtype(values.dtype, np.floating):
-        return [f"{v:.3g}" for v in values]
-    return [str(v) for v in values]
+        labels = [str(np.round(v, 3).tolist()) for v in diag["intervention_value"].values]
+    elif np.issubdtype(diag["intervention"].dtype, np.floating):
+        values = diag["intervention"].values
+        labels = [f"{v:.3g}" for v in values]
+    else:
+        labels = [str(v) for v in diag["intervention"].values]
+    # A continuous grid has 20 values by default: label about ten of them so they stay legible.
+    step = int(np.ceil(len(labels) / 10))
+    return [lab if i % step == 0 else "" for i, lab in enumerate(labels)]
 
 
 def plot_weight_diagnostics(diag: xr.Dataset, *, axes=None, figsize=(8.0, 3.2)):
@@ -89,7 +93,7 @@ def plot_weight_diagnostics(diag: xr.Dataset, *, axes=None, figsize=(8.0, 3.2)):
                 med = np.median(col[ok])
                 ax.plot([m - 0.3, m + 0.3], [med, med], "-", color="C1", lw=2)
         ax.axhline(threshold, color="C3", ls="--", lw=1, label=threshold_label)
-        ax.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0)
+        ax.set_xticks(positions, labels, rotation=45 if len(labels) > 4 else 0)
         ax.set_xlabel("intervention value y")
         ax.set_ylabel(ylabel)
         ax.legend(loc="best", fontsize="small")
