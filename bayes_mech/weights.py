@@ -411,7 +411,11 @@ def _psis(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import arviz
 
     flat = log_weights.reshape(-1, log_weights.shape[-1])
-    smoothed, khat = arviz.psislw(flat.copy())
+    # arviz's GPD fit averages a profile likelihood over a grid with 1 / Σ exp(Δ); for very heavy
+    # tails some Δ overflow to inf, which correctly gives that grid point zero weight. numpy's
+    # overflow RuntimeWarning there is noise, not a failure, so it is silenced here only.
+    with np.errstate(over="ignore"):
+        smoothed, khat = arviz.psislw(flat.copy())
     return smoothed.reshape(log_weights.shape), np.asarray(khat).reshape(log_weights.shape[:-1])
 
 
