@@ -71,7 +71,7 @@ def causal_bootstrap(
     """
     X_arr = check_array(X, "X", ndim=2, allow_1d=True)
     n_samples = check_positive_int(n_samples, "n_samples", minimum=1)
-    lw = normalize_log_weights(log_weights)
+    lw = normalize_log_weights(log_weights).detach().cpu()  # the generator and X live on the CPU
     n_draws, n_values, n_rows = lw.shape
     if n_rows != X_arr.shape[0]:
         raise ValueError(

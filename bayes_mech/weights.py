@@ -459,7 +459,8 @@ def weight_diagnostics(log_weights, interventions=None, *, warn: bool = False) -
     >>> diag["max_weight_ratio"].sel(intervention=2).values.round(1)
     array([99.6])
     """
-    lw = normalize_log_weights(log_weights, interventions)
+    # Diagnostics are summaries: work on a detached CPU copy (arviz needs numpy).
+    lw = normalize_log_weights(log_weights, interventions).detach().cpu()
     n_draws, n_values, n = lw.shape
     w = lw.exp()
     # Kish ESS in log space: 1 / sum w^2 = exp(-logsumexp(2 log w)).
@@ -600,5 +601,5 @@ def smooth_weights(log_weights, method: str = "psis") -> torch.Tensor:
     """
     check_option(method, "method", ("psis",))
     lw = normalize_log_weights(log_weights)
-    smoothed, _ = _psis(lw.numpy())
-    return normalize_log_weights(torch.from_numpy(smoothed))
+    smoothed, _ = _psis(lw.detach().cpu().numpy())  # arviz works in numpy
+    return normalize_log_weights(torch.from_numpy(smoothed)).to(lw.device)
