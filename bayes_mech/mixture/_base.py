@@ -1,0 +1,444 @@
+"""The batched weighted EM loop shared by the Gaussian and the variational mixtures.
+
+Like scikit-learn's ``sklearn/mixture/_base.py``, this module owns everything that is not specific
+to one model: parameter validation (declared once in ``_parameter_constraints``), input checks,
+initialisation of the means (weighted k-means++, paper Alg. 1), ``n_init`` restarts, the iteration
+and its convergence test, bookkeeping, warnings and the scoring/sampling API. Subclasses supply
+``_initialize``, ``_m_step``, ``_log_const``, ``_lower_bound`` and ``_store``.
+
+A fit with weights of shape ``(B, N)`` runs ``B · n_init`` mixtures as one batched computation over
+the same rows. Each member converges on its own: once ``|Δ lower bound| < tol`` its parameters are
+frozen and it drops out of the remaining iterations.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse
+import torch
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import kmeans_plusplus
+from sklearn.utils.validation import check_is_fitted
+
+from bayes_mech._validation import (
+    check_array,
+    check_option,
+    check_positive_int,
+    check_random_state,
+    check_sample_weight,
+    resolve_device,
+    torch_generator,
+)
+from bayes_mech.exceptions import ConvergenceWarning
+from bayes_mech.mixture import _covariances as cov_ops
+
+__all__ = ["BaseWeightedMixture", "MixtureWarning", "kish_ess"]
+
+
+class MixtureWarning(UserWarning):
+    """Numerical trouble in a mixture fit (collapsed components, repaired covariances)."""
+
+
+def kish_ess(weights: np.ndarray) -> np.ndarray:
+    """Kish effective sample size ``(Σ w)² / Σ w²`` along the last axis."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return weights.sum(-1) ** 2 / np.square(weights).sum(-1)
+
+
+def _check_X(X) -> np.ndarray:
+    """:func:`check_array` plus scikit-learn's conventions for sparse, complex and object input."""
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            "X is a sparse matrix, but sparse input is not supported; pass X.toarray()."
+        )
+    if torch.is_tensor(X):
+        is_complex = torch.is_complex(X)
+    else:
+        try:
+            X = np.asarray(X)
+        except ValueError:  # ragged: check_array explains
+            pass
+        is_complex = getattr(X, "dtype", None) is not None and X.dtype.kind == "c"
+    if is_complex:
+        raise ValueError("Complex data not supported: X must hold real numbers.")
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"X must hold real numbers: {exc}.") from None
+    if np.ndim(X) == 2 and np.shape(X)[1] == 0:
+        raise ValueError(
+            f"X has 0 feature(s) (shape={np.shape(X)}) while a minimum of 1 is required."
+        )
+    return check_array(X, "X")
+
+
+# -- one-place parameter validation -----------------------------------------------------------
+
+
+def _positive_int(name, value):
+    check_positive_int(value, name)
+
+
+def _non_negative_int(name, value):
+    check_positive_int(value, name, minimum=0)
+
+
+def _real(minimum, *, allow_none=False, strict=False):
+    def check(name, value):
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number; got {value!r}.")
+        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+            op = ">" if strict else ">="
+            raise ValueError(f"{name} must be a finite number {op} {minimum}; got {value!r}.")
+
+    return check
+
+
+def _one_of(*options):
+    def check(name, value):
+        check_option(value, name, options)
+
+    return check
+
+
+def _dtype(name, value):
+    if value not in (torch.float64, torch.float32):
+        raise ValueError(f"{name} must be torch.float64 or torch.float32; got {value!r}.")
+
+
+def _device(name, value):
+    resolve_device(value)
+
+
+def _anything(name, value):
+    return None
+
+
+class BaseWeightedMixture(DensityMixin, BaseEstimator):
+    """Shared fit/score machinery; not for direct use (see the concrete mixtures)."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": _positive_int,
+        "covariance_type": _one_of(*cov_ops.COVARIANCE_TYPES),
+        "tol": _real(0.0),
+        "reg_covar": _real(0.0),
+        "max_iter": _non_negative_int,
+        "n_init": _positive_int,
+        "init_params": _one_of("k-means++", "random"),
+        "means_init": _anything,
+        "random_state": _anything,
+        "device": _device,
+        "dtype": _dtype,
+    }
+
+    #: Whether the lower bound needs the weighted entropy of the responsibilities.
+    _needs_entropy = False
+
+    def _check_params(self) -> None:
+        for name, check in self._parameter_constraints.items():
+            check(name, getattr(self, name))
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit one mixture per weight vector by weighted EM (paper Alg. 1).
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Rows shared by every mixture.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+        sample_weight : array-like of shape (n_samples,) or (n_batch, n_samples), default=None
+            Non-negative weights. A 2-D array fits ``n_batch`` mixtures at once and gives every
+            fitted attribute a leading ``n_batch`` axis. Only relative weights matter for
+            :class:`WeightedGaussianMixture`.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X = _check_X(X)
+        n_samples, n_features = X.shape
+        weights = check_sample_weight(sample_weight, n_samples)
+        batched = weights.ndim == 2
+        W = weights.reshape(-1, n_samples)
+        K = self.n_components
+        n_positive = (W > 0).sum(1)
+        if n_positive.min() < K:
+            where = f" in batch row {int(n_positive.argmin())}" if batched else ""
+            raise ValueError(
+                f"Expected at least n_components = {K} rows with positive weight, but got "
+                f"{int(n_positive.min())}{where} (n_samples = {n_samples}); lower n_components."
+            )
+        device = resolve_device(self.device)
+        kw = {"dtype": self.dtype, "device": device}
+        # Rows that no member weights cannot change any fit; dropping them saves their cost.
+        keep = W.sum(0) > 0
+        X, W = X[keep], W[:, keep]
+        rng = check_random_state(self.random_state)
+        means0 = self._initial_means(X, W, rng)  # (n_init, B, K, d)
+        center = X.mean(0)  # work in centred coordinates: smaller moments, less cancellation
+        Xc = torch.as_tensor(X - center, **kw)
+        Wn = torch.as_tensor(W / W.sum(1, keepdims=True), **kw)
+        Ws = Wn * torch.as_tensor(self._weight_total(W), **kw)[:, None]
+        n_batch, n_init = W.shape[0], means0.shape[0]
+        cov_global = self._global_covariance(Xc, Wn)
+        params = self._initialize(
+            Xc,
+            Ws.repeat(n_init, 1),
+            torch.as_tensor(means0 - center, **kw).reshape(n_init * n_batch, K, n_features),
+            cov_global.repeat(n_init, 1, 1),
+        )
+        params, lb, history, n_iter, converged, change = self._run_em(
+            Xc, Ws.repeat(n_init, 1), params
+        )
+        # n_init restarts: keep the best lower bound per batch member.
+        best = lb.reshape(n_init, n_batch).argmax(0)
+        pick = best * n_batch + torch.arange(n_batch, device=device)
+        params = {key: val[pick] for key, val in params.items()}
+        self.n_features_in_ = n_features
+        self._batched = batched
+        self._store(params, torch.as_tensor(center, **kw), Wn)
+        sq = (lambda a: a) if batched else (lambda a: a[0])
+        self.converged_ = sq(converged[pick].cpu().numpy())
+        self.n_iter_ = sq(n_iter[pick].cpu().numpy())
+        self.lower_bound_ = sq(lb[pick].cpu().numpy())
+        hist = history[pick][:, : max(1, int(n_iter.max()))].cpu().numpy()
+        self.lower_bounds_ = sq(hist)
+        self._warn_convergence(self.max_iter, converged[pick], change[pick], batched)
+        return self
+
+    def _weight_total(self, W: np.ndarray) -> np.ndarray:
+        """What the weights of each member sum to inside the model (1: only ratios matter)."""
+        return np.ones(W.shape[0])
+
+    def _initial_means(self, X, W, rng) -> np.ndarray:
+        """Initial means ``(n_init, B, K, d)``: weighted k-means++ (or weighted random rows)."""
+        K, (n_batch, _), d = self.n_components, W.shape, X.shape[1]
+        if self.means_init is not None:
+            shape = np.shape(self.means_init)
+            if shape not in ((K, d), (1, K, d), (n_batch, K, d)):
+                raise ValueError(
+                    f"means_init must have shape ({K}, {d}) or ({n_batch}, {K}, {d}); got {shape}."
+                )
+            means = check_array(np.reshape(self.means_init, (-1, d)), "means_init")
+            return np.broadcast_to(means.reshape(-1, K, d), (self.n_init, n_batch, K, d)).copy()
+        out = np.empty((self.n_init, n_batch, K, d))
+        for i in range(self.n_init):  # initialisation only: not the hot path
+            for b in range(n_batch):
+                if self.init_params == "k-means++":
+                    out[i, b], _ = kmeans_plusplus(X, K, sample_weight=W[b], random_state=rng)
+                else:
+                    p = W[b] / W[b].sum()
+                    out[i, b] = X[rng.choice(X.shape[0], K, replace=False, p=p)]
+        return out
+
+    def _global_covariance(self, Xc, Wn):
+        """Weighted covariance of all rows per member, ``(B, d, d)`` (paper Alg. 1 init)."""
+        n, d = Xc.shape
+        mean = Wn @ Xc
+        second = torch.zeros(Wn.shape[0], d, d, dtype=Xc.dtype, device=Xc.device)
+        step = cov_ops.chunk_rows(n, Xc.element_size() * Wn.shape[0] * d)
+        for s in range(0, n, step):
+            x, w = Xc[s : s + step], Wn[:, s : s + step]
+            second += (w[..., None] * x).mT @ x
+        return second - mean[:, :, None] * mean[:, None, :]
+
+    def _run_em(self, Xc, W, params):
+        """Iterate E- and M-steps on all active members; return their fits and bookkeeping."""
+        n_members = W.shape[0]
+        device = Xc.device
+        lb = torch.full((n_members,), -torch.inf, dtype=Xc.dtype, device=device)
+        change = torch.full_like(lb, torch.inf)
+        history = torch.full((n_members, max(1, self.max_iter)), torch.nan, dtype=Xc.dtype)
+        n_iter = torch.zeros(n_members, dtype=torch.long)
+        converged = torch.zeros(n_members, dtype=torch.bool)
+        active = torch.arange(n_members, device=device)
+        self._n_repaired = 0
+        for it in range(1, self.max_iter + 1):
+            full = active.numel() == n_members
+            sub = params if full else {k: v[active] for k, v in params.items()}
+            w_sub = W if full else W[active]
+            stats = cov_ops.weighted_statistics(
+                Xc,
+                w_sub,
+                sub["means"],
+                sub["precisions_cholesky"],
+                self._log_const(sub),
+                self.covariance_type,
+                self.reg_covar,
+                entropy=self._needs_entropy,
+            )
+            new = self._m_step(stats, sub)
+            new_lb = self._lower_bound(stats, new)
+            if full:
+                params = new
+            else:
+                for key, val in new.items():
+                    params[key][active] = val
+            idx = active.cpu()
+            step = new_lb - lb[active]
+            lb[active], change[active] = new_lb, step
+            history[idx, it - 1] = new_lb.cpu()
+            n_iter[idx] = it
+            done = (step.abs() < self.tol).cpu()
+            converged[idx[done]] = True
+            active = active[~done.to(device)]
+            if active.numel() == 0:
+                break
+        if self.max_iter == 0:
+            stats = cov_ops.weighted_statistics(
+                Xc, W, params["means"], params["precisions_cholesky"], self._log_const(params),
+                self.covariance_type, self.reg_covar, entropy=self._needs_entropy,
+            )  # fmt: skip
+            lb = self._lower_bound(stats, params)
+        return params, lb, history, n_iter, converged, change
+
+    def _warn_convergence(self, max_iter, converged, change, batched):
+        if max_iter == 0 or bool(converged.all()):
+            return
+        n_bad = int((~converged).sum())
+        worst = float(change[~converged].abs().max())
+        who = f"{n_bad} of {converged.numel()} mixtures" if batched else "The mixture"
+        warnings.warn(
+            f"{who} did not converge in max_iter={max_iter} iterations: largest |Δ lower bound| "
+            f"at the last iteration = {worst:.3g} > tol={self.tol}. Increase max_iter or tol, or "
+            "check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def _validate_X(self, X) -> torch.Tensor:
+        check_is_fitted(self, "means_")
+        X = _check_X(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return torch.as_tensor(X, dtype=self.dtype, device=resolve_device(self.device))
+
+    def _fitted_batch(self, name) -> torch.Tensor:
+        value = torch.as_tensor(
+            np.asarray(getattr(self, name)), dtype=self.dtype, device=resolve_device(self.device)
+        )
+        return value if self._batched else value[None]
+
+    def _estimate_log_rho(self, X) -> torch.Tensor:
+        """``log π_k p(x_n | k)`` (or its variational analogue), shape ``(B, K, N)``."""
+        X = self._validate_X(X)
+        means = self._fitted_batch("means_")
+        prec = self._fitted_batch("precisions_cholesky_")
+        log_const = self._fitted_log_const()
+        center = means.reshape(-1, means.shape[-1]).mean(0)
+        b, k, d = means.shape
+        step = cov_ops.chunk_rows(X.shape[0], cov_ops._row_bytes("full", b, k, d, 8))
+        parts = [
+            cov_ops.log_rho(
+                X[s : s + step] - center, means - center, prec, log_const, self.covariance_type
+            )
+            for s in range(0, X.shape[0], step)
+        ]
+        return torch.cat(parts, dim=-1)
+
+    def _unbatch(self, value: torch.Tensor) -> np.ndarray:
+        value = value.cpu().numpy()
+        return value if self._batched else value[0]
+
+    def score_samples(self, X):
+        """Log density ``log p(x_n)`` of each row under each mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,) or (n_batch, n_samples)
+        """
+        return self._unbatch(torch.logsumexp(self._estimate_log_rho(X), dim=1))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Weighted mean log-likelihood ``Σ_n w̄_n log p(x_n)`` (``w̄`` normalised to sum 1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,) or (n_batch, n_samples), default=None
+
+        Returns
+        -------
+        score : float or ndarray of shape (n_batch,)
+        """
+        log_prob = np.atleast_2d(self.score_samples(X))
+        w = check_sample_weight(sample_weight, log_prob.shape[-1])
+        w = np.atleast_2d(w / w.sum(-1, keepdims=True))
+        value = (w * log_prob).sum(-1)
+        return value if self._batched else float(value[0])
+
+    def predict_proba(self, X):
+        """Responsibilities ``p(k | x_n)``, shape ``(n_samples, K)`` or ``(B, n_samples, K)``."""
+        log_rho = self._estimate_log_rho(X)
+        return self._unbatch(torch.softmax(log_rho, dim=1).mT)
+
+    def predict(self, X):
+        """Most probable component per row, shape ``(n_samples,)`` or ``(B, n_samples)``."""
+        return self._unbatch(self._estimate_log_rho(X).argmax(1))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw rows from each fitted mixture (in random order, not grouped by component).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState, Generator or None
+            Seeds the draw; the same seed gives the same samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features) or (n_batch, n_samples, n_features)
+        labels : ndarray of shape (n_samples,) or (n_batch, n_samples)
+        """
+        check_is_fitted(self, "means_")
+        n_samples = check_positive_int(n_samples, "n_samples")
+        device = resolve_device(self.device)
+        gen = torch_generator(random_state, device)
+        weights = self._fitted_batch("weights_")
+        means = self._fitted_batch("means_")
+        cov = self._fitted_batch("covariances_")
+        b, k, d = means.shape
+        labels = torch.multinomial(weights, n_samples, replacement=True, generator=gen)
+        z = torch.randn(b, n_samples, d, generator=gen, dtype=self.dtype, device=device)
+        mu = torch.gather(means, 1, labels[..., None].expand(-1, -1, d))
+        if self.covariance_type == "spherical":
+            out = mu + z * torch.gather(cov, 1, labels).sqrt()[..., None]
+        elif self.covariance_type == "diag":
+            out = mu + z * torch.gather(cov, 1, labels[..., None].expand(-1, -1, d)).sqrt()
+        else:
+            chol = torch.linalg.cholesky(cov)  # (B, K, d, d) or (B, d, d) for tied
+            if self.covariance_type == "tied":
+                out = mu + z @ chol.mT
+            else:
+                # Group by component with a batched matmul per chunk of rows: (B, K, c, d).
+                step = cov_ops.chunk_rows(n_samples, 8 * b * k * d)
+                out = torch.empty_like(z)
+                for s in range(0, n_samples, step):
+                    zc = z[:, s : s + step]
+                    all_k = zc[:, None] @ chol.mT  # (B, K, c, d)
+                    lab = labels[:, None, s : s + step, None].expand(-1, 1, -1, d)
+                    out[:, s : s + step] = torch.gather(all_k, 1, lab)[:, 0]
+                out = out + mu
+        return self._unbatch(out), self._unbatch(labels)
