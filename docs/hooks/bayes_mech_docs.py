@@ -1,0 +1,149 @@
+"""MkDocs hooks for the bayes-mech site (``hooks:`` in mkdocs.yml).
+
+- The executed notebooks live in ``notebooks/`` and the benchmark reports in
+  ``benchmarks/results/``; both are added to the site from there, so nothing is copied by hand and
+  the site always shows what is committed (notebooks are rendered, never re-executed).
+- ``<!-- cli-help -->`` in a page is replaced by the ``--help`` text of every ``bayes-mech``
+  sub-command, taken from the argument parser itself, so the CLI reference cannot drift.
+- ``<!-- benchmark-index -->`` is replaced by a list of the benchmark reports found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+BENCHMARKS = ROOT / "benchmarks" / "results"
+LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
+
+
+def _notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb")) if NOTEBOOKS.is_dir() else []
+
+
+def _notebook_title(path: Path) -> str:
+    import json
+
+    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in "".join(cell.get("source", "")).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem.replace("_", " ")
+
+
+def on_config(config):
+    """List every committed notebook under "Notebooks" in the navigation."""
+    for section in config["nav"] or []:
+        if isinstance(section, dict) and "Notebooks" in section:
+            entries = section["Notebooks"]
+            listed = {next(iter(e.values())) if isinstance(e, dict) else e for e in entries}
+            for path in _notebooks():
+                uri = f"notebooks/{path.name}"
+                if uri not in listed:
+                    entries.append({_notebook_title(path): uri})
+    return config
+
+
+def _notebook_index() -> str:
+    notebooks = _notebooks()
+    if not notebooks:
+        return "No notebook is committed yet.\n"
+    return "".join(f"- [{_notebook_title(p)}]({p.name})\n" for p in notebooks)
+
+
+def _benchmark_reports() -> list[Path]:
+    return sorted(BENCHMARKS.glob("*.md")) if BENCHMARKS.is_dir() else []
+
+
+def _add_tree(files: Files, src_dir: Path, dest_prefix: str, pattern: str, config) -> None:
+    for path in sorted(src_dir.rglob(pattern)):
+        if not path.is_file() or any(part.startswith(".") for part in path.parts):
+            continue
+        rel = f"{dest_prefix}/{path.relative_to(src_dir).as_posix()}"
+        if files.get_file_from_path(rel) is None:
+            files.append(File.generated(config, rel, abs_src_path=str(path)))
+
+
+@event_priority(100)  # before mkdocs-jupyter wraps the notebooks
+def on_files(files: Files, config) -> Files:
+    if NOTEBOOKS.is_dir():
+        _add_tree(files, NOTEBOOKS, "notebooks", "*.ipynb", config)
+    if BENCHMARKS.is_dir():
+        _add_tree(files, BENCHMARKS, "benchmarks", "*", config)
+    return files
+
+
+def _cli_help() -> str:
+    from bayes_mech.cli import build_parser
+
+    parser = build_parser()
+    blocks = [("bayes-mech", parser.format_help())]
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        for name, sub in getattr(action, "choices", {}).items():
+            blocks.append((f"bayes-mech {name}", sub.format_help()))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for title, text in blocks:
+            print(f"### `{title}`\n\n```text\n{text.rstrip()}\n```\n")
+    return out.getvalue()
+
+
+def _benchmark_index() -> str:
+    reports = _benchmark_reports()
+    if not reports:
+        return (
+            '!!! note "No benchmark report committed yet"\n'
+            "    The reports appear here as `benchmarks/results/*.md` are committed.\n"
+        )
+    lines = []
+    for path in reports:
+        title = path.stem.replace("_", " ")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# "):
+                title = line[2:].strip()
+                break
+        lines.append(f"- [{title}](benchmarks/{path.name}) (`benchmarks/results/{path.name}`)")
+    return "\n".join(lines) + "\n"
+
+
+def _neutralise_dead_links(markdown: str, page, files: Files) -> str:
+    """Benchmark reports are written for GitHub; links to files outside the site become code."""
+    base = Path(page.file.src_uri).parent
+
+    def fix(match: re.Match) -> str:
+        label, target = match.groups()
+        if re.match(r"^[a-z]+:|^#|^/", target):
+            return match.group(0)
+        path = (base / target.split("#")[0]).as_posix()
+        parts = []
+        for part in path.split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        if files.get_file_from_path("/".join(parts)) is not None:
+            return match.group(0)
+        return f"{label[1:-1] if not label.startswith('!') else label[2:-1]} (`{target}`)"
+
+    return LINK.sub(fix, markdown)
+
+
+def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    if "<!-- cli-help -->" in markdown:
+        markdown = markdown.replace("<!-- cli-help -->", _cli_help())
+    if "<!-- notebook-index -->" in markdown:
+        markdown = markdown.replace("<!-- notebook-index -->", _notebook_index())
+    if "<!-- benchmark-index -->" in markdown:
+        markdown = markdown.replace("<!-- benchmark-index -->", _benchmark_index())
+    if page.file.src_uri.startswith("benchmarks/"):
+        markdown = _neutralise_dead_links(markdown, page, files)
+    return markdown
