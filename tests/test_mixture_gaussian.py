@@ -335,3 +335,9 @@ def test_sklearn_check_estimator():
         "check_parameters_default_constructible": "dtype defaults to torch.float64 (a torch dtype)"
     }
     check_estimator(WeightedGaussianMixture(), expected_failed_checks=expected, on_skip=None)
+
+
+def test_small_fits_restore_thread_count(rng):
+    before = torch.get_num_threads()
+    WeightedGaussianMixture(2, random_state=0).fit(rng.normal(size=(50, 2)))
+    assert torch.get_num_threads() == before

@@ -13,6 +13,7 @@ frozen and it drops out of the remaining iterations.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 from typing import ClassVar
@@ -75,6 +76,26 @@ def _check_X(X) -> np.ndarray:
             f"X has 0 feature(s) (shape={np.shape(X)}) while a minimum of 1 is required."
         )
     return check_array(X, "X")
+
+
+#: Below this many elements per E-step (rows · members · components · features) the whole fit
+#: runs on one thread: small ops gain nothing from OpenMP, and on a busy machine every parallel op
+#: can wait a scheduler time slice for its second thread (30x slower fits were measured).
+SMALL_WORK = 2**21
+
+
+@contextlib.contextmanager
+def _threads_for(work: int, device: torch.device):
+    """Run small CPU problems single-threaded; restore the caller's thread count afterwards."""
+    before = torch.get_num_threads()
+    single = device.type == "cpu" and work < SMALL_WORK and before > 1
+    if single:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if single:
+            torch.set_num_threads(before)
 
 
 # -- one-place parameter validation -----------------------------------------------------------
@@ -192,15 +213,19 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         Ws = Wn * torch.as_tensor(self._weight_total(W), **kw)[:, None]
         n_batch, n_init = W.shape[0], means0.shape[0]
         cov_global = self._global_covariance(Xc, Wn)
+        self._fit_center = center
+        self._n_repaired = 0
         params = self._initialize(
             Xc,
             Ws.repeat(n_init, 1),
             torch.as_tensor(means0 - center, **kw).reshape(n_init * n_batch, K, n_features),
             cov_global.repeat(n_init, 1, 1),
         )
-        params, lb, history, n_iter, converged, change = self._run_em(
-            Xc, Ws.repeat(n_init, 1), params
-        )
+        work = Xc.shape[0] * n_init * n_batch * K * n_features
+        with _threads_for(work, device):
+            params, lb, history, n_iter, converged, change = self._run_em(
+                Xc, Ws.repeat(n_init, 1), params
+            )
         # n_init restarts: keep the best lower bound per batch member.
         best = lb.reshape(n_init, n_batch).argmax(0)
         pick = best * n_batch + torch.arange(n_batch, device=device)
@@ -263,7 +288,6 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         n_iter = torch.zeros(n_members, dtype=torch.long)
         converged = torch.zeros(n_members, dtype=torch.bool)
         active = torch.arange(n_members, device=device)
-        self._n_repaired = 0
         for it in range(1, self.max_iter + 1):
             full = active.numel() == n_members
             sub = params if full else {k: v[active] for k, v in params.items()}
@@ -330,8 +354,12 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         return torch.as_tensor(X, dtype=self.dtype, device=resolve_device(self.device))
 
     def _fitted_batch(self, name) -> torch.Tensor:
+        return self._batch_tensor(getattr(self, name))
+
+    def _batch_tensor(self, value) -> torch.Tensor:
+        """A fitted numpy attribute as a tensor with a leading batch axis."""
         value = torch.as_tensor(
-            np.asarray(getattr(self, name)), dtype=self.dtype, device=resolve_device(self.device)
+            np.asarray(value), dtype=self.dtype, device=resolve_device(self.device)
         )
         return value if self._batched else value[None]
 
@@ -344,12 +372,13 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         center = means.reshape(-1, means.shape[-1]).mean(0)
         b, k, d = means.shape
         step = cov_ops.chunk_rows(X.shape[0], cov_ops._row_bytes("full", b, k, d, 8))
-        parts = [
-            cov_ops.log_rho(
-                X[s : s + step] - center, means - center, prec, log_const, self.covariance_type
-            )
-            for s in range(0, X.shape[0], step)
-        ]
+        with _threads_for(X.shape[0] * b * k * d, X.device):
+            parts = [
+                cov_ops.log_rho(
+                    X[s : s + step] - center, means - center, prec, log_const, self.covariance_type
+                )
+                for s in range(0, X.shape[0], step)
+            ]
         return torch.cat(parts, dim=-1)
 
     def _unbatch(self, value: torch.Tensor) -> np.ndarray:

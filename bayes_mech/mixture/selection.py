@@ -1,0 +1,139 @@
+"""Choosing the number of mixture components for weighted data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayes_mech._validation import check_option, check_positive_int, check_sample_weight
+from bayes_mech.mixture._base import _check_X
+from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
+from bayes_mech.mixture.gaussian import WeightedGaussianMixture
+
+__all__ = ["SelectionResult", "select_n_components"]
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """What :func:`select_n_components` chose and why.
+
+    Attributes
+    ----------
+    n_components : int or ndarray of shape (n_batch,)
+        The chosen ``K`` (per batch member for 2-D weights).
+    criterion : {"bic", "aic", "dp"}
+    candidates : ndarray of shape (n_candidates,)
+        The ``K`` tried (``"bic"``/``"aic"``), or ``1..max(candidates)`` for ``"dp"``.
+    scores : ndarray of shape (n_candidates,) or (n_batch, n_candidates)
+        ``"bic"``/``"aic"``: the criterion of each candidate (lower is better; ``inf`` where a
+        candidate had fewer positive-weight rows than components). ``"dp"``: the fitted DP
+        mixture's component weights sorted in decreasing order, so that ``n_components`` is the
+        number of them above ``weight_threshold``.
+    estimator : WeightedGaussianMixture or WeightedBayesianGaussianMixture
+        ``"dp"``: the fitted DP mixture. ``"bic"``/``"aic"``: the mixture fitted with the chosen
+        ``K`` (unbatched), or ``None`` for 2-D weights, whose members may choose different ``K``.
+    """
+
+    n_components: int | np.ndarray
+    criterion: str
+    candidates: np.ndarray
+    scores: np.ndarray
+    estimator: object = None
+
+    def __iter__(self):
+        """Unpack as ``n_components, scores = select_n_components(...)``."""
+        return iter((self.n_components, self.scores))
+
+
+def select_n_components(
+    X,
+    sample_weight=None,
+    candidates=range(1, 11),
+    criterion="bic",
+    random_state=None,
+    **mixture_kwargs,
+) -> SelectionResult:
+    r"""Choose the number of components of a weighted Gaussian mixture.
+
+    ``"bic"`` and ``"aic"`` fit a :class:`WeightedGaussianMixture` for every candidate ``K`` (all
+    batch members in one batched fit per ``K``) and pick the smallest weighted criterion
+
+    .. math::
+
+        \mathrm{BIC}(K) = -2 N_{\rm eff} \sum_n \bar w_n \log p(x_n \mid \hat\theta_K)
+        + k_K \log N_{\rm eff}, \qquad \mathrm{AIC}(K) = \ldots + 2 k_K,
+
+    with :math:`N_{\rm eff}` the Kish effective sample size (paper §3, step 3). ``"dp"`` fits one
+    :class:`WeightedBayesianGaussianMixture` truncated at ``max(candidates)`` and counts the
+    components whose weight exceeds its ``weight_threshold``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    sample_weight : array-like of shape (n_samples,) or (n_batch, n_samples), default=None
+    candidates : iterable of int, default=range(1, 11)
+    criterion : {"bic", "aic", "dp"}, default="bic"
+    random_state : int, RandomState, Generator or None
+        Seeds every fit (the same seed for each candidate).
+    **mixture_kwargs
+        Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...).
+
+    Returns
+    -------
+    SelectionResult
+        Also unpacks as ``(n_components, scores)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_mech.mixture import select_n_components
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(c, 1.0, (150, 2)) for c in ([0, 0], [8, 0], [0, 8])])
+    >>> k, scores = select_n_components(X, candidates=range(1, 6), random_state=0)
+    >>> int(k), scores.shape
+    (3, (5,))
+    """
+    check_option(criterion, "criterion", ("bic", "aic", "dp"))
+    X = _check_X(X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    cands = np.asarray(list(candidates))
+    if cands.size == 0:
+        raise ValueError("candidates must contain at least one number of components; got none.")
+    for k in cands.tolist():
+        check_positive_int(k, "candidates")
+    cands = np.unique(cands)
+    if criterion == "dp":
+        dp = WeightedBayesianGaussianMixture(
+            n_components=int(cands.max()), random_state=random_state, **mixture_kwargs
+        ).fit(X, sample_weight=weights)
+        scores = -np.sort(-np.atleast_2d(dp.weights_), axis=-1)
+        scores = scores if weights.ndim == 2 else scores[0]
+        return SelectionResult(
+            n_components=dp.effective_n_components_,
+            criterion="dp",
+            candidates=np.arange(1, int(cands.max()) + 1),
+            scores=scores,
+            estimator=dp,
+        )
+    W = np.atleast_2d(weights)
+    n_positive = int((W > 0).sum(1).min())
+    if cands.min() > n_positive:
+        raise ValueError(
+            f"Every candidate exceeds the {n_positive} rows with positive weight; "
+            f"got candidates {cands.tolist()}."
+        )
+    scores = np.full((W.shape[0], cands.size), np.inf)
+    fits = {}
+    for j, k in enumerate(cands.tolist()):  # one batched fit per K, not per batch member
+        if k > n_positive:
+            continue
+        gm = WeightedGaussianMixture(k, random_state=random_state, **mixture_kwargs)
+        gm.fit(X, sample_weight=weights)
+        score = gm.bic(X, weights) if criterion == "bic" else gm.aic(X, weights)
+        scores[:, j] = score
+        fits[k] = gm
+    chosen = cands[np.argmin(scores, axis=1)]
+    if weights.ndim == 1:
+        return SelectionResult(int(chosen[0]), criterion, cands, scores[0], fits[int(chosen[0])])
+    return SelectionResult(chosen, criterion, cands, scores, None)

@@ -1,0 +1,90 @@
+"""select_n_components: weighted BIC/AIC and the DP count find the number of clusters."""
+
+import numpy as np
+import pytest
+
+from bayes_mech.mixture import (
+    SelectionResult,
+    WeightedBayesianGaussianMixture,
+    WeightedGaussianMixture,
+    select_n_components,
+)
+
+CENTERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+
+
+def four_blobs(seed, n=150):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(c, 1.0, size=(n, 2)) for c in CENTERS])
+    return X, np.repeat(np.arange(4), n)
+
+
+def test_bic_finds_true_k_and_weights_remove_a_component():
+    found = []
+    for seed in range(10):
+        X, labels = four_blobs(seed)
+        W = np.stack([np.ones(len(X)), (labels != 1).astype(float)])
+        result = select_n_components(X, W, candidates=range(1, 8), random_state=seed)
+        assert result.scores.shape == (2, 7)
+        found.append(tuple(result.n_components))
+    assert sum(k == (4, 3) for k in found) >= 9, found
+
+
+def test_bic_table_matches_separate_fits():
+    X, _ = four_blobs(0, n=60)
+    w = np.random.default_rng(0).exponential(size=len(X))
+    result = select_n_components(X, w, candidates=[2, 4, 3], random_state=1)
+    assert isinstance(result, SelectionResult) and result.criterion == "bic"
+    np.testing.assert_array_equal(result.candidates, [2, 3, 4])
+    for k, score in zip(result.candidates, result.scores, strict=True):
+        gm = WeightedGaussianMixture(int(k), random_state=1).fit(X, sample_weight=w)
+        assert score == pytest.approx(gm.bic(X, w), rel=1e-12)
+    assert result.n_components == 4 == result.estimator.n_components
+    k, scores = result  # unpacks as a pair
+    assert k == 4 and scores is result.scores
+
+
+def test_aic_never_chooses_fewer_than_bic():
+    X, _ = four_blobs(1, n=60)
+    bic = select_n_components(X, candidates=range(1, 7), random_state=0)
+    aic = select_n_components(X, candidates=range(1, 7), criterion="aic", random_state=0)
+    # Same likelihoods; AIC's penalty 2k is below BIC's k log N for N > e², so K_aic >= K_bic.
+    assert aic.n_components >= bic.n_components == 4
+    assert np.all(aic.scores < bic.scores)
+
+
+def test_candidates_beyond_positive_rows_score_inf():
+    X, _ = four_blobs(2, n=10)
+    w = np.zeros(len(X))
+    w[:5] = 1.0
+    result = select_n_components(X, w, candidates=[1, 2, 6], random_state=0)
+    assert np.isinf(result.scores[2]) and np.all(np.isfinite(result.scores[:2]))
+    with pytest.raises(ValueError, match="Every candidate exceeds the 5 rows"):
+        select_n_components(X, w, candidates=[6, 7])
+
+
+def test_dp_criterion():
+    X, labels = four_blobs(3)
+    W = np.stack([np.ones(len(X)), (labels != 0).astype(float)])
+    result = select_n_components(X, W, candidates=range(1, 9), criterion="dp", random_state=0)
+    np.testing.assert_array_equal(result.n_components, [4, 3])
+    assert isinstance(result.estimator, WeightedBayesianGaussianMixture)
+    assert result.scores.shape == (2, 8)
+    assert np.all(np.diff(result.scores, axis=1) <= 0)
+    np.testing.assert_allclose(result.scores.sum(1), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"criterion": "bicc"}, ValueError, r"criterion must be one of \['bic', 'aic', 'dp'\]"),
+        ({"candidates": []}, ValueError, "candidates must contain at least one"),
+        ({"candidates": [0, 2]}, ValueError, "candidates must be an integer >= 1"),
+        ({"covariance_type": "ful"}, ValueError, "covariance_type must be one of"),
+        ({"sample_weight": -np.ones(40)}, ValueError, "sample_weight must be non-negative"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    X, _ = four_blobs(0, n=10)
+    with pytest.raises(error, match=match):
+        select_n_components(X, **kwargs)
