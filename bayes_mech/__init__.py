@@ -5,7 +5,7 @@ Train ordinary predictors on confounded front-door data (cause ``y`` -> mechanis
 over the posterior of the mechanism ``p(z | y)`` that says how sure each prediction is.
 """
 
-from bayes_mech import datasets
+from bayes_mech import datasets, mechanisms
 from bayes_mech._version import __version__
 from bayes_mech.datasets import load_mnist_idx
 from bayes_mech.exceptions import (
@@ -14,11 +14,52 @@ from bayes_mech.exceptions import (
     MechanismWarning,
     NotFittedError,
 )
+from bayes_mech.io import load
+from bayes_mech.learner import MechanismLearner
+from bayes_mech.mixture import (
+    WeightedBayesianGaussianMixture,
+    WeightedGaussianMixture,
+    select_n_components,
+)
+from bayes_mech.plotting import plot_weight_diagnostics
+from bayes_mech.resampling import causal_bootstrap
+from bayes_mech.weights import (
+    bayesian_bootstrap_log_weights,
+    check_interventions,
+    default_interventions,
+    frontdoor_log_weights,
+    normalize_log_weights,
+    smooth_weights,
+    warn_if_degenerate,
+    weight_diagnostics,
+)
 
 __all__ = [
+    # the estimator
+    "MechanismLearner",
+    "load",
     # datasets
     "datasets",
     "load_mnist_idx",
+    # mechanisms p(z | y)
+    "mechanisms",
+    # front-door weights
+    "frontdoor_log_weights",
+    "normalize_log_weights",
+    "bayesian_bootstrap_log_weights",
+    "default_interventions",
+    "check_interventions",
+    "weight_diagnostics",
+    "warn_if_degenerate",
+    "smooth_weights",
+    # causally weighted mixtures
+    "WeightedGaussianMixture",
+    "WeightedBayesianGaussianMixture",
+    "select_n_components",
+    # resampling
+    "causal_bootstrap",
+    # plotting
+    "plot_weight_diagnostics",
     # warnings and errors
     "ConvergenceWarning",
     "FrontDoorWeightWarning",

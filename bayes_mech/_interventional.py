@@ -1,0 +1,141 @@
+"""The fitted CW-GMMs as a Pyro program over (draw, y, x).
+
+``build_interventional_model`` turns the S x M fitted mixtures of a
+:class:`~bayes_mech.MechanismLearner` into a Pyro model with sites ``draw`` (which posterior draw
+θ_s), ``y`` (the intervention value, uniform over the randomised design), ``component`` and ``x``.
+``poutine.do(model, {"y": v})`` then samples :math:`p(x \\mid do(y = v))` with the mechanism's
+uncertainty averaged in: :math:`\\frac1S \\sum_s \\mathrm{CW\\text{-}GMM}_{s, v}(x)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+
+__all__ = ["MixtureBank", "build_interventional_model"]
+
+
+class MixtureBank:
+    """The S x M fitted mixtures, padded to a common number of components.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (S, M, K_max)
+        Mixing weights; padding components have weight 0.
+    means : ndarray of shape (S, M, K_max, d)
+    scale : ndarray of shape (S, M, K_max, d, d) or (S, M, K_max, d)
+        Cholesky factors of the covariances (full or tied), or standard deviations (diag or
+        spherical, broadcast to ``d``).
+    """
+
+    def __init__(self, weights: np.ndarray, means: np.ndarray, scale: np.ndarray):
+        self.weights = torch.as_tensor(weights, dtype=torch.float64)
+        self.means = torch.as_tensor(means, dtype=torch.float64)
+        self.scale = torch.as_tensor(scale, dtype=torch.float64)
+        self.full = self.scale.dim() == 5
+
+    @classmethod
+    def from_mixtures(cls, fitted: list[tuple[np.ndarray, object]], shape: tuple[int, int]):
+        """Gather ``(member_index, WeightedGaussianMixture)`` pairs into padded arrays.
+
+        ``member_index`` holds flat indices ``s * M + m`` of the members of one batched fit.
+        """
+        n_draws, n_values = shape
+        k_max = max(gm.weights_.shape[-1] for _, gm in fitted)
+        d = fitted[0][1].means_.shape[-1]
+        cov_type = fitted[0][1].covariance_type
+        full = cov_type in ("full", "tied")
+        B = n_draws * n_values
+        weights = np.zeros((B, k_max))
+        means = np.zeros((B, k_max, d))
+        scale = np.tile(np.eye(d), (B, k_max, 1, 1)) if full else np.ones((B, k_max, d))
+        for index, gm in fitted:
+            k = gm.weights_.shape[-1]
+            weights[index, :k] = gm.weights_
+            means[index, :k] = gm.means_
+            cov = np.asarray(gm.covariances_)
+            if cov_type == "full":
+                scale[index, :k] = np.linalg.cholesky(cov)
+            elif cov_type == "tied":
+                scale[index, :k] = np.linalg.cholesky(cov)[:, None]
+            elif cov_type == "diag":
+                scale[index, :k] = np.sqrt(cov)
+            else:  # spherical
+                scale[index, :k] = np.sqrt(cov)[..., None]
+        return cls(
+            weights.reshape(n_draws, n_values, k_max),
+            means.reshape(n_draws, n_values, k_max, d),
+            scale.reshape(n_draws, n_values, k_max, *scale.shape[2:]),
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "weights": self.weights.numpy(),
+            "means": self.means.numpy(),
+            "scale": self.scale.numpy(),
+        }
+
+
+def _intervention_index(y, values: torch.Tensor) -> torch.Tensor:
+    """Map intervention values (any shape, last axis d_y) to their index among ``values``."""
+    y = torch.as_tensor(y, dtype=torch.float64)
+    flat = values.reshape(values.shape[0], -1)
+    y_flat = y.reshape(-1, flat.shape[1]) if flat.shape[1] > 1 else y.reshape(-1, 1)
+    dist_ = torch.cdist(y_flat, flat)
+    best = dist_.min(dim=1)
+    tol = 1e-9 * (1.0 + flat.abs().max())
+    if (best.values > tol).any():
+        bad = y_flat[best.values > tol][:5].squeeze(-1).tolist()
+        raise ValueError(
+            f"y = {bad} is not an intervention value of this learner; the CW-GMMs were fitted at "
+            f"{values.squeeze(-1).tolist()}. Refit with interventions=[...] to include it."
+        )
+    idx = best.indices
+    return idx.reshape(y.shape[: y.dim() - (1 if flat.shape[1] > 1 else 0)])
+
+
+def build_interventional_model(bank: MixtureBank, interventions: np.ndarray, feature_map=None):
+    r"""A Pyro program sampling deconfounded ``(draw, y, x)`` from the fitted CW-GMMs.
+
+    .. math::
+
+        s \sim \mathcal U\{0, \dots, S - 1\},\quad
+        y \sim \mathcal U\{y_1, \dots, y_M\},\quad
+        k \mid s, y_m \sim \mathrm{Cat}(\pi_{s m}),\quad
+        x \mid s, y_m, k \sim \mathcal N(\mu_{s m k}, \Sigma_{s m k}).
+
+    With a ``feature_map`` the Gaussian site is ``x_latent`` and ``x`` is its
+    ``inverse_transform`` (a deterministic site).
+
+    Returns
+    -------
+    callable
+        ``model(n_samples=1)`` returning ``x`` of shape (n_samples, n_features).
+    """
+    values = torch.as_tensor(np.asarray(interventions, dtype=np.float64))
+    n_draws, n_values = bank.weights.shape[:2]
+
+    def interventional_model(n_samples: int = 1):
+        with pyro.plate("samples", n_samples):
+            s = pyro.sample(
+                "draw", dist.Categorical(logits=torch.zeros(n_draws, dtype=torch.float64))
+            )
+            design = dist.Empirical(values, torch.zeros(n_values, dtype=torch.float64))
+            y = pyro.sample("y", design)
+            m = _intervention_index(y, values)
+            m = m.expand(s.shape) if m.dim() < s.dim() else m
+            k = pyro.sample("component", dist.Categorical(probs=bank.weights[s, m]))
+            loc = bank.means[s, m, k]
+            if bank.full:
+                gauss = dist.MultivariateNormal(loc, scale_tril=bank.scale[s, m, k])
+            else:
+                gauss = dist.Normal(loc, bank.scale[s, m, k]).to_event(1)
+            if feature_map is None:
+                return pyro.sample("x", gauss)
+            latent = pyro.sample("x_latent", gauss)
+            x = feature_map.inverse_transform(latent.detach().cpu().numpy())
+            return pyro.deterministic("x", torch.as_tensor(x, dtype=torch.float64), event_dim=1)
+
+    return interventional_model

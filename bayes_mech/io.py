@@ -1,0 +1,252 @@
+"""Save and load fitted learners without pickle.
+
+A saved learner is a directory of three files:
+
+- ``manifest.json``: format name and version, package versions, the learner's parameters and
+  small fitted attributes, and the SHA-256 of every other file and of the manifest itself;
+- ``arrays.npz``: every numeric array (posterior draws, mixtures, weight diagnostics), read back
+  with ``allow_pickle=False``;
+- ``estimators.skops``: the trained ensemble members and the feature map, in skops' format,
+  loaded only if every type in it is on the trusted list.
+
+The checksums detect truncated, corrupted or edited files; they are not a signature (whoever can
+write the files can recompute them), so only load models from sources you trust.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io as _io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bayes_mech._version import __version__
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "TRUSTED_MODULES", "load", "save_learner"]
+
+FORMAT = "bayes-mech/learner"
+FORMAT_VERSION = 1
+#: Top-level modules whose types ``load`` trusts inside ``estimators.skops`` (beyond skops' own
+#: defaults). Anything else must be named in ``load(..., trusted=[...])``.
+TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "bayes_mech")
+
+_MANIFEST, _ARRAYS, _MODELS = "manifest.json", "arrays.npz", "estimators.skops"
+_FITTED_JSON = ("y_kind_", "n_features_in_", "n_samples_fit_", "fit_times_")
+_FITTED_ARRAYS = ("interventions_", "n_components_", "classes_", "residual_std_")
+_DIAG_VARS = ("ess", "ess_fraction", "khat", "max_weight_ratio")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest_digest(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return _sha256(json.dumps(body, sort_keys=True).encode())
+
+
+def _json_params(learner) -> dict:
+    params = {}
+    for key, value in learner.get_params(deep=False).items():
+        if key in ("estimator", "feature_map"):
+            continue  # stored with skops
+        if key == "mechanism" and not isinstance(value, str):
+            value = "auto"  # a Mechanism instance is refitted by name; its draws are saved
+        if key == "interventions" and value is not None:
+            value = np.asarray(value).tolist()
+        if key == "device":
+            value = None if value is None else str(value)
+        params[key] = value
+    return params
+
+
+def save_learner(learner, path) -> Path:
+    """Write a fitted :class:`~bayes_mech.MechanismLearner` to the directory ``path``."""
+    import skops.io as sio
+
+    if not hasattr(learner, "estimators_"):
+        from bayes_mech.exceptions import NotFittedError
+
+        raise NotFittedError("Only a fitted MechanismLearner can be saved; call fit first.")
+    path = Path(os.fspath(path))
+    path.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for name in _FITTED_ARRAYS:
+        value = getattr(learner, name, None)
+        if value is not None:
+            arrays[name] = np.asarray(value)
+    for name, value in learner.draws_.items():
+        arrays[f"draws/{name}"] = value.detach().cpu().numpy()
+    for name in _DIAG_VARS:
+        arrays[f"diagnostics/{name}"] = learner.weight_diagnostics_[name].values
+    if learner.mixtures_ is not None:
+        for name, value in learner.mixtures_.arrays().items():
+            arrays[f"mixtures/{name}"] = value
+        for name, value in learner.mixture_fit_.items():
+            arrays[f"mixture_fit/{name}"] = np.asarray(value)
+    buffer = _io.BytesIO()
+    np.savez(buffer, **arrays)
+    array_bytes = buffer.getvalue()
+    model_bytes = sio.dumps(
+        {
+            "estimator": learner.estimator,
+            "estimators": learner.estimators_,
+            "feature_map": learner.feature_map,
+            "feature_map_": learner.feature_map_,
+        }
+    )
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "bayes_mech_version": __version__,
+        "torch_version": torch.__version__,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "class": type(learner).__name__,
+        "mechanism_class": type(learner.mechanism_).__name__,
+        "params": _json_params(learner),
+        "fitted": {name: getattr(learner, name) for name in _FITTED_JSON},
+        "files": {_ARRAYS: _sha256(array_bytes), _MODELS: _sha256(model_bytes)},
+    }
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
+    (path / _ARRAYS).write_bytes(array_bytes)
+    (path / _MODELS).write_bytes(model_bytes)
+    (path / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return path
+
+
+def _read_manifest(path: Path) -> dict:
+    file = path / _MANIFEST
+    if not file.is_file():
+        raise ValueError(
+            f"path {str(path)!r} is not a saved bayes-mech model: it has no {_MANIFEST}."
+        )
+    try:
+        manifest = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"path {str(path)!r}: {_MANIFEST} is not valid JSON ({exc}).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(
+            f"path {str(path)!r} is not a saved bayes-mech model: its manifest format is "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r}, "
+            f"expected {FORMAT!r}."
+        )
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"path {str(path)!r} was written in format version {version} by bayes-mech "
+            f"{manifest.get('bayes_mech_version')}; this bayes-mech ({__version__}) reads "
+            f"versions up to {FORMAT_VERSION}. Upgrade bayes-mech to load it."
+        )
+    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        raise ValueError(
+            f"path {str(path)!r}: {_MANIFEST} does not match its checksum; it was edited or "
+            "corrupted."
+        )
+    return manifest
+
+
+def _read_checked(path: Path, name: str, manifest: dict) -> bytes:
+    file = path / name
+    if not file.is_file():
+        raise ValueError(f"path {str(path)!r} is missing {name}.")
+    data = file.read_bytes()
+    if _sha256(data) != manifest["files"].get(name):
+        raise ValueError(
+            f"path {str(path)!r}: {name} does not match the checksum in {_MANIFEST}; the file "
+            "is truncated, corrupted or was modified after saving."
+        )
+    return data
+
+
+def _load_models(data: bytes, trusted) -> dict:
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(data=data)
+    allowed = set(trusted or ())
+    refused = [t for t in untrusted if t.split(".")[0] not in TRUSTED_MODULES and t not in allowed]
+    if refused:
+        raise ValueError(
+            f"estimators.skops holds types outside the trusted modules {list(TRUSTED_MODULES)}: "
+            f"{refused}. If you trust this file, pass load(path, trusted={refused!r})."
+        )
+    return sio.loads(data, trusted=untrusted)
+
+
+def load(path, trusted=None):
+    """Load a learner written by ``MechanismLearner.save``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory given to ``save``.
+    trusted : list of str, optional
+        Fully qualified type names to trust in the stored estimators beyond the modules in
+        ``TRUSTED_MODULES`` (e.g. a third-party estimator's class).
+
+    Returns
+    -------
+    MechanismLearner
+        Predicts exactly as the saved one. ``log_weights_`` and the mechanism object are not
+        stored (``mechanism_`` is ``None``); posterior draws and diagnostics are.
+
+    Raises
+    ------
+    ValueError
+        When the directory is not a bayes-mech model, was written by a newer format version,
+        fails a checksum, or holds untrusted types.
+    """
+    import xarray as xr
+
+    from bayes_mech._interventional import MixtureBank, build_interventional_model
+    from bayes_mech.learner import MechanismLearner
+
+    path = Path(os.fspath(path))
+    manifest = _read_manifest(path)
+    array_bytes = _read_checked(path, _ARRAYS, manifest)
+    models = _load_models(_read_checked(path, _MODELS, manifest), trusted)
+    with np.load(_io.BytesIO(array_bytes), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+
+    learner = MechanismLearner(
+        estimator=models["estimator"], feature_map=models["feature_map"], **manifest["params"]
+    )
+    learner.estimators_ = models["estimators"]
+    learner.feature_map_ = models["feature_map_"]
+    learner.mechanism_ = None
+    for name, value in manifest["fitted"].items():
+        setattr(learner, name, value)
+    for name in _FITTED_ARRAYS:
+        setattr(learner, name, arrays.get(name))
+    learner.draws_ = {
+        key.split("/", 1)[1]: torch.as_tensor(value)
+        for key, value in arrays.items()
+        if key.startswith("draws/")
+    }
+    coords = {"draw": np.arange(arrays["diagnostics/ess"].shape[0])}
+    values = learner.interventions_
+    coords["intervention"] = values if values.ndim == 1 else np.arange(values.shape[0])
+    learner.weight_diagnostics_ = xr.Dataset(
+        {name: (("draw", "intervention"), arrays[f"diagnostics/{name}"]) for name in _DIAG_VARS},
+        coords=coords,
+        attrs={"n_samples": learner.n_samples_fit_},
+    )
+    if "mixtures/weights" in arrays:
+        learner.mixtures_ = MixtureBank(
+            arrays["mixtures/weights"], arrays["mixtures/means"], arrays["mixtures/scale"]
+        )
+        learner.mixture_fit_ = {
+            key.split("/", 1)[1]: value
+            for key, value in arrays.items()
+            if key.startswith("mixture_fit/")
+        }
+        learner.interventional_model_ = build_interventional_model(
+            learner.mixtures_, learner.interventions_, learner.feature_map_
+        )
+    else:
+        learner.mixtures_ = learner.mixture_fit_ = learner.interventional_model_ = None
+    return learner

@@ -1,0 +1,539 @@
+r"""``MechanismLearner``: Bayesian mechanism learning as a scikit-learn meta-estimator.
+
+The pipeline (DESIGN.md, steps 1-5; Mao & Little 2024, Alg. 1-2):
+
+1. fit a mechanism :math:`p(z \mid y, \theta)` and take S posterior draws :math:`\theta_s`
+   (S = 1: the posterior mean, the paper's point method);
+2. front-door log-weights :math:`\log w_{smn}` (paper eq. 2) for every draw and intervention value,
+   times Bayesian-bootstrap row weights for the finite sample (Rubin 1981), with diagnostics;
+3. a causally weighted Gaussian mixture (CW-GMM) per (s, m), all in one batched EM fit per K;
+4. deconfounded samples: ``n_samples / M`` rows from each mixture, labelled ``y_m``;
+5. one clone of the estimator per draw; predictions average the members.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import xarray as xr
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from tqdm.auto import tqdm
+
+from bayes_mech._ensemble import member_probabilities, normal_mixture_interval
+from bayes_mech._interventional import MixtureBank, build_interventional_model
+from bayes_mech._validation import (
+    check_array,
+    check_consistent_length,
+    check_labels,
+    check_option,
+    check_positive_int,
+    check_random_state,
+)
+from bayes_mech.exceptions import NotFittedError
+from bayes_mech.mechanisms.resolve import resolve_mechanism
+from bayes_mech.mixture import select_n_components
+from bayes_mech.resampling import causal_bootstrap, cwgmm_resample
+from bayes_mech.weights import (
+    bayesian_bootstrap_log_weights,
+    check_interventions,
+    default_interventions,
+    frontdoor_log_weights,
+    smooth_weights,
+    warn_if_degenerate,
+    weight_diagnostics,
+)
+
+__all__ = ["MechanismLearner"]
+
+#: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
+K_CANDIDATES = range(1, 11)
+#: Share of each member's deconfounded samples held out to estimate its residual variance.
+HOLDOUT_FRACTION = 0.2
+
+
+def _fit_member(estimator, X: np.ndarray, y: np.ndarray, seed: int):
+    """Train one ensemble member (module level so that joblib can ship it to workers)."""
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=seed)
+    return estimator.fit(X, y)
+
+
+class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
+    """Train any estimator on deconfounded front-door data, once per mechanism posterior draw.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator
+        Classifier (discrete ``y``) or regressor (continuous ``y``). Never modified; clones are
+        trained.
+    mechanism : "auto", str or Mechanism, default="auto"
+        Model of ``p(z | y)``; see :func:`bayes_mech.mechanisms.resolve_mechanism`.
+    n_draws : int, default=32
+        Posterior draws S, one ensemble member each. ``1`` uses the posterior mean and no
+        Bayesian bootstrap: the paper's point CW-GMM method.
+    n_components : int, "bic", "aic", "dp" or dict, default="bic"
+        Components K of every CW-GMM; chosen per intervention value by weighted BIC/AIC or a
+        weighted DP mixture; a dict maps each intervention value to its K.
+    interventions : array-like, optional
+        Intervention values y_m; default the classes, or 20 values over the central 95 % of y.
+    n_samples : int, optional
+        Deconfounded rows per member, split equally over the intervention values (a randomised
+        design); default N.
+    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    resampler : {"cwgmm", "bootstrap"}, default="cwgmm"
+        ``"bootstrap"`` resamples rows with probabilities w (the paper's causal bootstrap, CB).
+    weight_smoothing : None or "psis", default=None
+        Pareto-smooth the log-weights before use.
+    data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"
+        Multiply each draw's weights by Dirichlet(1, ..., 1) row weights (ignored when S = 1).
+    feature_map : transformer with inverse_transform, optional
+        Fit the mixtures in its space (e.g. ``PCA(32)`` for images); samples are mapped back.
+    n_jobs : int, optional
+        Members trained in parallel through joblib (any joblib backend).
+    random_state : None, int or numpy RandomState/Generator
+    progress : bool, default=True
+        Show a tqdm progress bar.
+    device : str or torch.device, optional
+        Where the mixtures are fitted ("cuda" for a GPU).
+
+    Attributes
+    ----------
+    mechanism_ : Mechanism
+    draws_ : dict of str to Tensor
+        Posterior draws, leading axis S.
+    interventions_ : ndarray of shape (M,) or (M, d_y)
+    log_weights_ : Tensor of shape (S, M, N)
+    weight_diagnostics_ : xarray.Dataset
+    n_components_ : ndarray of shape (M,)
+    estimators_ : list of S fitted estimators
+    classes_ : ndarray (classifiers)
+    residual_std_ : ndarray of shape (S,) (regressors)
+    interventional_model_ : callable Pyro program
+    fit_times_ : dict of stage to seconds
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import bayes_mech as bm
+    >>> d = bm.datasets.make_frontdoor_classification(n_samples=1000, random_state=0)
+    >>> learner = bm.MechanismLearner(LogisticRegression(), n_draws=4, n_components=2,
+    ...                               progress=False, random_state=0)
+    >>> learner = learner.fit(d.X, d.y, d.z)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        estimator,
+        mechanism="auto",
+        n_draws=32,
+        n_components="bic",
+        interventions=None,
+        n_samples=None,
+        covariance_type="full",
+        resampler="cwgmm",
+        weight_smoothing=None,
+        data_uncertainty="bayesian_bootstrap",
+        feature_map=None,
+        n_jobs=None,
+        random_state=None,
+        progress=True,
+        device=None,
+    ):
+        self.estimator = estimator
+        self.mechanism = mechanism
+        self.n_draws = n_draws
+        self.n_components = n_components
+        self.interventions = interventions
+        self.n_samples = n_samples
+        self.covariance_type = covariance_type
+        self.resampler = resampler
+        self.weight_smoothing = weight_smoothing
+        self.data_uncertainty = data_uncertainty
+        self.feature_map = feature_map
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.progress = progress
+        self.device = device
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        if not (hasattr(self.estimator, "fit") and hasattr(self.estimator, "predict")):
+            raise TypeError(
+                "estimator must be a scikit-learn estimator with fit and predict; got "
+                f"{type(self.estimator).__name__}."
+            )
+        check_positive_int(self.n_draws, "n_draws", minimum=1)
+        check_option(self.resampler, "resampler", ("cwgmm", "bootstrap"))
+        check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))
+        check_option(self.data_uncertainty, "data_uncertainty", ("bayesian_bootstrap", None))
+        check_option(self.covariance_type, "covariance_type", ("full", "diag", "spherical", "tied"))
+        k = self.n_components
+        if isinstance(k, str):
+            check_option(k, "n_components", ("bic", "aic", "dp"))
+        elif not isinstance(k, dict):
+            check_positive_int(k, "n_components", minimum=1)
+        if self.n_samples is not None:
+            check_positive_int(self.n_samples, "n_samples", minimum=1)
+        fm = self.feature_map
+        if fm is not None and not all(
+            hasattr(fm, a) for a in ("fit", "transform", "inverse_transform")
+        ):
+            raise TypeError(
+                "feature_map must be a transformer with fit, transform and inverse_transform; "
+                f"got {type(fm).__name__}."
+            )
+
+    def _check_data(self, X, y, z):
+        X = check_array(X, "X", ndim=2, min_rows=2)
+        y_raw = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        y = check_labels(y_raw, "y", min_rows=2)
+        z = check_array(z, "z", ndim=2, allow_1d=True, min_rows=2, dtype=None)
+        check_consistent_length(X=X, y=y, z=z)
+        if np.unique(y).size < 2:
+            raise ValueError(
+                f"y must take at least 2 distinct values to learn from; got the single value "
+                f"{y[0]!r} in all {y.size} rows."
+            )
+        if z.shape[1] == 1:
+            z = z[:, 0]
+        return X, y, z
+
+    # ---------------------------------------------------------------------- fit
+    @contextmanager
+    def _stage(self, name: str, bar):
+        bar.set_postfix_str(name)
+        start = time.perf_counter()
+        yield
+        self.fit_times_[name] = time.perf_counter() - start
+        bar.update(1)
+
+    def fit(self, X, y, z):
+        """Fit the mechanism, the front-door weights, the CW-GMMs and the ensemble.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Effect (the predictor's input).
+        y : array-like of shape (n_samples,)
+            Cause (the target).
+        z : array-like of shape (n_samples,) or (n_samples, d_z)
+            Mechanism.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y, z = self._check_data(X, y, z)
+        rs = check_random_state(self.random_state)
+        # Draw every seed up front, in a fixed order, so each stage is reproducible on its own.
+        seeds = dict(
+            zip(
+                ("mechanism", "draws", "bootstrap", "k", "gmm", "sample"),
+                rs.randint(0, 2**31 - 1, size=6).tolist(),
+                strict=True,
+            )
+        )
+        member_seeds = rs.randint(0, 2**31 - 1, size=self.n_draws).tolist()
+        self.fit_times_ = {}
+        S, N = self.n_draws, X.shape[0]
+        n_stages = 6 if self.resampler == "cwgmm" else 4
+        bar = tqdm(total=n_stages, desc="MechanismLearner", disable=not self.progress, leave=False)
+        try:
+            with self._stage("mechanism", bar):
+                self.mechanism_ = resolve_mechanism(y, z, self.mechanism)
+                if not hasattr(self.mechanism_, "y_kind_"):
+                    self.mechanism_.fit(y, z, random_state=seeds["mechanism"])
+                self.y_kind_ = self.mechanism_.y_kind_
+                self._check_task()
+                if self.interventions is None:
+                    self.interventions_ = default_interventions(y, y_kind=self.y_kind_)
+                else:
+                    self.interventions_ = check_interventions(y, self.interventions, self.y_kind_)
+                if S == 1:
+                    self.draws_ = self.mechanism_.posterior_mean()
+                else:
+                    self.draws_ = self.mechanism_.sample_posterior(S, random_state=seeds["draws"])
+            with self._stage("weights", bar):
+                row_lw = None
+                if S > 1 and self.data_uncertainty == "bayesian_bootstrap":
+                    row_lw = bayesian_bootstrap_log_weights(S, N, random_state=seeds["bootstrap"])
+                lw = frontdoor_log_weights(
+                    self.mechanism_, y, z, self.interventions_, self.draws_, row_log_weights=row_lw
+                )
+                # Diagnose the raw weights: the k-hat of already smoothed weights says nothing.
+                self.weight_diagnostics_ = weight_diagnostics(lw, self._intervention_coords())
+                warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
+                if self.weight_smoothing == "psis":
+                    lw = smooth_weights(lw, method="psis")
+                self.log_weights_ = lw
+            M = self.interventions_.shape[0]
+            per_value = max(1, (self.n_samples or N) // M)
+            n_holdout = (
+                max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if self._is_regressor else 0
+            )
+            if self.resampler == "bootstrap":
+                with self._stage("resample", bar):
+                    samples = causal_bootstrap(
+                        X, lw, per_value + n_holdout, random_state=seeds["sample"]
+                    )
+                    samples = np.asarray(samples[0] if isinstance(samples, tuple) else samples)
+                    self.n_components_ = self.feature_map_ = None
+                    self.mixtures_ = self.mixture_fit_ = self.interventional_model_ = None
+            else:
+                samples = self._fit_mixtures(X, lw, seeds, per_value + n_holdout, bar)
+            with self._stage("ensemble", bar):
+                self._fit_ensemble(samples, per_value, member_seeds)
+        finally:
+            bar.close()
+        self.n_features_in_ = X.shape[1]
+        self.n_samples_fit_ = N
+        return self
+
+    @property
+    def _is_regressor(self) -> bool:
+        return not is_classifier(self.estimator)
+
+    def _check_task(self) -> None:
+        if self.y_kind_ == "discrete" and self._is_regressor:
+            return  # a regressor on class labels is legal (e.g. ordinal y); nothing to check
+        if self.y_kind_ == "continuous" and is_classifier(self.estimator):
+            raise ValueError(
+                "estimator is a classifier but y is continuous; pass a regressor, or integer "
+                "class labels as y."
+            )
+
+    def _intervention_coords(self):
+        values = self.interventions_
+        return values if values.ndim == 1 else None
+
+    def _choose_k(self, Xf: np.ndarray, lw: torch.Tensor, seed: int) -> np.ndarray:
+        """K per intervention value, chosen on the draw-averaged weights."""
+        M = self.interventions_.shape[0]
+        k = self.n_components
+        if isinstance(k, numbers.Integral):
+            return np.full(M, int(k))
+        if isinstance(k, dict):
+            keys = np.asarray(list(k.keys()), dtype=np.float64)
+            values = self.interventions_.astype(np.float64)
+            if values.ndim != 1 or set(keys.tolist()) != set(values.tolist()):
+                raise ValueError(
+                    f"n_components as a dict must have one key per intervention value "
+                    f"{values.tolist()}; got keys {keys.tolist()}."
+                )
+            return np.array(
+                [
+                    check_positive_int(k[v], f"n_components[{v}]")
+                    for v in self.interventions_.tolist()
+                ]
+            )
+        mean_w = lw.exp().mean(dim=0).numpy()  # (M, N)
+        chosen, _ = select_n_components(
+            Xf,
+            sample_weight=mean_w,
+            candidates=K_CANDIDATES,
+            criterion=k,
+            covariance_type=self.covariance_type,
+            random_state=seed,
+        )
+        return np.atleast_1d(np.asarray(chosen, dtype=int))
+
+    def _fit_mixtures(self, X, lw, seeds, n_per_value: int, bar) -> np.ndarray:
+        """Batched CW-GMM fits (one per distinct K) and their samples, shape (S, M, n, d)."""
+        S, M = lw.shape[:2]
+        with self._stage("feature_map", bar):
+            if self.feature_map is not None:
+                self.feature_map_ = clone(self.feature_map).fit(X)
+                Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
+            else:
+                self.feature_map_ = None
+                Xf = X
+        with self._stage("n_components", bar):
+            self.n_components_ = self._choose_k(Xf, lw, seeds["k"])
+        with self._stage("cwgmm", bar):
+            samples, fit = cwgmm_resample(
+                Xf,
+                lw,
+                self.n_components_,
+                n_per_value,
+                covariance_type=self.covariance_type,
+                random_state=seeds["gmm"],
+                device=self.device,
+            )
+            self.mixture_fit_ = {
+                "lower_bound": fit.lower_bound,
+                "n_iter": fit.n_iter,
+                "converged": fit.converged,
+            }
+            self.mixtures_ = MixtureBank.from_mixtures(fit.members, (S, M))
+            self.interventional_model_ = build_interventional_model(
+                self.mixtures_, self.interventions_, self.feature_map_
+            )
+        if self.feature_map_ is not None:
+            flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+            samples = np.asarray(flat, dtype=np.float64).reshape(S, M, n_per_value, -1)
+        return samples
+
+    def _fit_ensemble(self, samples: np.ndarray, per_value: int, member_seeds) -> None:
+        """Train one clone per draw on its deconfounded rows (joblib, any backend)."""
+        S, M = samples.shape[:2]
+        labels = np.asarray(self.interventions_)
+        train_X = samples[:, :, :per_value].reshape(S, M * per_value, -1)
+        train_y = np.repeat(labels, per_value, axis=0)
+        jobs = (
+            delayed(_fit_member)(clone(self.estimator), train_X[s], train_y, member_seeds[s])
+            for s in range(S)
+        )
+        self.estimators_ = list(Parallel(n_jobs=self.n_jobs)(jobs))
+        if self._is_regressor:
+            hold_X = samples[:, :, per_value:].reshape(S, -1, samples.shape[-1])
+            hold_y = np.repeat(labels, samples.shape[2] - per_value, axis=0)
+            resid = [
+                hold_y - np.asarray(est.predict(hold_X[s]), dtype=np.float64).reshape(hold_y.shape)
+                for s, est in enumerate(self.estimators_)
+            ]
+            self.residual_std_ = np.sqrt([np.mean(r**2) for r in resid])
+        else:
+            self.classes_ = np.unique(train_y)
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted_X(self, X) -> np.ndarray:
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X, y, z) first."
+            )
+        X = check_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_} features."
+            )
+        return X
+
+    def predict_dist(self, X) -> xr.DataArray:
+        """Every member's prediction.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(draw, sample, class)`` with class probabilities for classifiers, or
+            ``(draw, sample)`` with predicted values for regressors.
+        """
+        X = self._check_fitted_X(X)
+        S = len(self.estimators_)
+        if self._is_regressor:
+            values = np.stack(
+                [np.asarray(e.predict(X), dtype=np.float64).reshape(-1) for e in self.estimators_]
+            )
+            return xr.DataArray(
+                values, dims=("draw", "sample"), coords={"draw": np.arange(S)}, name="prediction"
+            )
+        probs = np.stack([member_probabilities(e, X, self.classes_) for e in self.estimators_])
+        return xr.DataArray(
+            probs,
+            dims=("draw", "sample", "class"),
+            coords={"draw": np.arange(S), "class": self.classes_},
+            name="probability",
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Ensemble-mean class probabilities, shape (n_samples, n_classes)."""
+        if self._is_regressor:
+            raise AttributeError("predict_proba is only available when estimator is a classifier.")
+        return self.predict_dist(X).mean("draw").values
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class (classifiers) or the ensemble-mean prediction (regressors)."""
+        dist_ = self.predict_dist(X)
+        if self._is_regressor:
+            return dist_.mean("draw").values
+        return self.classes_[dist_.mean("draw").values.argmax(axis=1)]
+
+    def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
+        r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
+
+        The predictive distribution is the mixture :math:`\frac1S \sum_s
+        \mathcal N(f_s(x), \sigma_s^2)`, :math:`\sigma_s^2` member s's residual variance on
+        held-out deconfounded samples of its draw; its quantiles are found by bisection.
+        """
+        if not self._is_regressor:
+            raise AttributeError("predict_interval is only available for regressors.")
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+        means = self.predict_dist(X).values.T  # (n, S)
+        return normal_mixture_interval(means, self.residual_std_, alpha)
+
+    def sample_interventional(self, value, n_samples: int = 1000, random_state=None) -> np.ndarray:
+        """Rows of ``x ~ p(x | do(y = value))`` from the fitted CW-GMMs, shape (n_samples, d).
+
+        Runs ``poutine.do(self.interventional_model_, {"y": value})``; draws are mixed uniformly
+        over the posterior, so the spread includes the mechanism's uncertainty.
+        """
+        from pyro import poutine
+
+        if getattr(self, "interventional_model_", None) is None:
+            raise NotFittedError(
+                "sample_interventional needs a learner fitted with resampler='cwgmm'."
+            )
+        n_samples = check_positive_int(n_samples, "n_samples")
+        value = torch.as_tensor(value, dtype=torch.float64)
+        model = poutine.do(self.interventional_model_, data={"y": value})
+        trace = _seeded_trace(model, n_samples, random_state)
+        return trace.nodes["x"]["value"].detach().cpu().numpy()
+
+    def save(self, path):
+        """Save the fitted learner to the directory ``path`` (no pickle); see :mod:`bayes_mech.io`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from bayes_mech.io import save_learner
+
+        return save_learner(self, path)
+
+    def to_inference_data(self, X=None):
+        """ArviZ ``InferenceData`` of the fit; see :func:`bayes_mech.learner_to_inference_data`."""
+        from bayes_mech.inference_data import learner_to_inference_data
+
+        return learner_to_inference_data(self, X)
+
+    def summary(self) -> str:
+        """What was fitted: N, M, S, K per intervention, weight diagnostics and time per stage."""
+        if not hasattr(self, "estimators_"):
+            return f"{type(self).__name__} (not fitted)"
+        diag = self.weight_diagnostics_
+        ks = (
+            "-"
+            if self.n_components_ is None
+            else ", ".join(
+                f"{v}: {k}" for v, k in zip(self._value_labels(), self.n_components_, strict=True)
+            )
+        )
+        times = ", ".join(f"{k} {v:.2f}s" for k, v in self.fit_times_.items())
+        khat = np.nanmax(diag["khat"].values) if np.isfinite(diag["khat"].values).any() else np.nan
+        return (
+            f"{type(self).__name__}: N = {self.n_samples_fit_}, "
+            f"M = {len(self.interventions_)} intervention values, "
+            f"S = {len(self.estimators_)} draws, resampler = {self.resampler}\n"
+            f"  K per intervention: {ks}\n"
+            f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}\n"
+            f"  fit time: {times}"
+        )
+
+    def _value_labels(self):
+        return [np.array2string(np.asarray(v), precision=3) for v in self.interventions_]
+
+
+def _seeded_trace(model, n_samples, random_state):
+    from pyro import poutine
+
+    from bayes_mech.datasets._base import _seeded
+
+    with _seeded(random_state):
+        return poutine.trace(model).get_trace(n_samples)
