@@ -115,7 +115,12 @@ def check_array(
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
         raise ValueError(f"{name} must be finite; got {n_nan} NaN and {n_inf} infinite value(s).")
-    return arr
+    return _writable(arr)
+
+
+def _writable(arr: np.ndarray) -> np.ndarray:
+    """A writable array: torch warns on read-only input (pandas copy-on-write, np.load mmap)."""
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def check_labels(y, name: str = "y", *, min_rows: int = 1) -> np.ndarray:
@@ -133,7 +138,7 @@ def check_labels(y, name: str = "y", *, min_rows: int = 1) -> np.ndarray:
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}.")
-    return arr
+    return _writable(arr)
 
 
 def check_consistent_length(**arrays) -> int:
