@@ -62,7 +62,7 @@ def _check_X(X) -> np.ndarray:
         try:
             X = np.asarray(X)
         except ValueError:  # ragged: check_array explains
-            pass
+            return check_array(X, "X")
         is_complex = getattr(X, "dtype", None) is not None and X.dtype.kind == "c"
     if is_complex:
         raise ValueError("Complex data not supported: X must hold real numbers.")
@@ -288,6 +288,9 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         n_iter = torch.zeros(n_members, dtype=torch.long)
         converged = torch.zeros(n_members, dtype=torch.bool)
         active = torch.arange(n_members, device=device)
+        features = None
+        if cov_ops.uses_moments(self.covariance_type, Xc.shape[1]):
+            features = cov_ops.RowFeatures(Xc, self.covariance_type)  # built once per fit
         for it in range(1, self.max_iter + 1):
             full = active.numel() == n_members
             sub = params if full else {k: v[active] for k, v in params.items()}
@@ -301,6 +304,7 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
                 self.covariance_type,
                 self.reg_covar,
                 entropy=self._needs_entropy,
+                features=features,
             )
             new = self._m_step(stats, sub)
             new_lb = self._lower_bound(stats, new)
