@@ -179,6 +179,15 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             check_positive_int(k, "n_components", minimum=1)
         if self.n_samples is not None:
             check_positive_int(self.n_samples, "n_samples", minimum=1)
+        n_jobs = self.n_jobs
+        if n_jobs is not None and (
+            isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+        ):
+            raise TypeError(
+                f"n_jobs must be None or a non-zero integer (joblib's); got {n_jobs!r}."
+            )
+        if n_jobs == 0:
+            raise ValueError("n_jobs must be None or a non-zero integer (joblib's); got 0.")
         fm = self.feature_map
         if fm is not None and not all(
             hasattr(fm, a) for a in ("fit", "transform", "inverse_transform")
