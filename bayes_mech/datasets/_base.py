@@ -64,6 +64,9 @@ def run_model(model, n_samples, random_state, *, intervention=None, **model_kwar
     which cuts the arrow ``u -> y`` and gives samples of ``p(u, z, x | do(y = intervention))``.
     """
     n_samples = check_positive_int(n_samples, "n_samples", minimum=1)
+    confounded = model_kwargs.get("confounded", True)
+    if not isinstance(confounded, (bool, np.bool_)):
+        raise TypeError(f"confounded must be True or False; got {confounded!r}.")
     if intervention is not None:
         value = torch.as_tensor(intervention, dtype=torch.float64)
         model = poutine.do(model, data={"y": value})
