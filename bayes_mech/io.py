@@ -205,6 +205,11 @@ def load(path, trusted=None):
     from bayes_mech._interventional import MixtureBank, build_interventional_model
     from bayes_mech.learner import MechanismLearner
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or path-like naming a saved model directory; got "
+            f"{type(path).__name__}."
+        )
     path = Path(os.fspath(path))
     manifest = _read_manifest(path)
     array_bytes = _read_checked(path, _ARRAYS, manifest)
