@@ -126,6 +126,8 @@ def read_table(path):
         frame = pd.read_csv(file)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {file.name!r} as CSV: {exc}".splitlines()[0]) from None
+    if frame.shape[0] == 0:
+        raise CLIError(f"data file {file.name!r} has a header but no rows.")
     return frame
 
 
