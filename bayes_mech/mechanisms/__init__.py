@@ -19,6 +19,8 @@ from bayes_mech.mechanisms.conjugate import (
     gaussian_model,
     linear_gaussian_model,
 )
+from bayes_mech.mechanisms.pyro_mechanism import PyroMechanism
+from bayes_mech.mechanisms.resolve import infer_kind, resolve_mechanism
 
 __all__ = [
     # interface
@@ -30,4 +32,9 @@ __all__ = [
     "categorical_model",
     "gaussian_model",
     "linear_gaussian_model",
+    # any Pyro model
+    "PyroMechanism",
+    # choosing a mechanism from the data
+    "resolve_mechanism",
+    "infer_kind",
 ]

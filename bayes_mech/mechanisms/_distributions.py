@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+import numpy as np
 import torch
 from pyro.distributions import TorchDistribution
 from torch.distributions import Chi2, constraints
@@ -131,7 +132,8 @@ class InverseWishart(TorchDistribution):
         scale_matrix = torch.as_tensor(scale_matrix)
         df = torch.as_tensor(df, dtype=scale_matrix.dtype, device=scale_matrix.device)
         d = scale_matrix.shape[-1]
-        batch_shape = torch.broadcast_shapes(df.shape, scale_matrix.shape[:-2])
+        # np.broadcast_shapes: torch.broadcast_shapes imports sympy on first use (seconds).
+        batch_shape = torch.Size(np.broadcast_shapes(df.shape, scale_matrix.shape[:-2]))
         self.df = df.expand(batch_shape)
         self.scale_matrix = scale_matrix.expand((*batch_shape, d, d))
         super().__init__(batch_shape, torch.Size((d, d)), validate_args=validate_args)
