@@ -341,3 +341,44 @@ def test_small_fits_restore_thread_count(rng):
     before = torch.get_num_threads()
     WeightedGaussianMixture(2, random_state=0).fit(rng.normal(size=(50, 2)))
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_direct_path_equals_moment_path(rng, covariance_type, monkeypatch):
+    # full/tied switch from GEMMs on row moments to batched x − μ products above
+    # MOMENT_MAX_FEATURES features; both must give the same fit.
+    X = three_blobs(rng)
+    W = rng.exponential(size=(2, len(X)))
+    kw = {"covariance_type": covariance_type, "random_state": 0, "tol": 1e-9}
+    moments = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
+    monkeypatch.setattr(cov_ops, "MOMENT_MAX_FEATURES", 0)
+    direct = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
+    assert_same_fit(moments, direct, atol=1e-9)
+    np.testing.assert_allclose(moments.score_samples(X), direct.score_samples(X), atol=1e-9)
+
+
+def test_high_dimensional_full_matches_sklearn(rng):
+    d = cov_ops.MOMENT_MAX_FEATURES + 6  # the direct path
+    X = np.concatenate([rng.normal(0, 1, (150, d)), rng.normal(2, 0.5, (150, d))])
+    means0 = X[[0, 200]]
+    ours = WeightedGaussianMixture(2, means_init=means0, tol=1e-8).fit(X)
+    ref = GaussianMixture(
+        2, weights_init=[0.5, 0.5], means_init=means0, tol=1e-8,
+        precisions_init=precision_init(X, "full", 2),
+    ).fit(X)  # fmt: skip
+    for name in PARAMS:
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), atol=1e-5, rtol=0)
+    assert ours.lower_bound_ == pytest.approx(ref.lower_bound_, abs=1e-5)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_translation_far_from_origin(rng, covariance_type):
+    # Second moments are accumulated in centred coordinates, so a large offset costs no accuracy.
+    X = three_blobs(rng)
+    kw = {"covariance_type": covariance_type, "means_init": X[[0, 200, 350]], "tol": 1e-9}
+    near = WeightedGaussianMixture(3, **kw).fit(X)
+    kw["means_init"] = kw["means_init"] + 1e5
+    far = WeightedGaussianMixture(3, **kw).fit(X + 1e5)
+    np.testing.assert_allclose(far.means_ - 1e5, near.means_, atol=1e-6)
+    np.testing.assert_allclose(far.covariances_, near.covariances_, atol=1e-6)
+    assert far.lower_bound_ == pytest.approx(near.lower_bound_, abs=1e-8)
