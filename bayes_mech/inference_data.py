@@ -45,14 +45,19 @@ def learner_to_inference_data(learner, X=None):
 
     Examples
     --------
+    >>> import warnings
     >>> from sklearn.linear_model import LogisticRegression
     >>> import bayes_mech as bm
     >>> d = bm.datasets.make_frontdoor_classification(n_samples=600, random_state=0)
     >>> learner = bm.MechanismLearner(LogisticRegression(), n_draws=3, n_components=2,
     ...                               progress=False, random_state=0)
-    >>> idata = learner.fit(d.X, d.y, d.z).to_inference_data(d.X[:5])  # doctest: +SKIP
-    >>> idata.sample_stats["ess_fraction"].dims  # doctest: +SKIP
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", bm.FrontDoorWeightWarning)
+    ...     idata = learner.fit(d.X, d.y, d.z).to_inference_data(d.X[:5])
+    >>> idata.sample_stats["ess_fraction"].dims
     ('chain', 'draw', 'intervention')
+    >>> idata.predictions["probability"].shape
+    (1, 3, 5, 2)
     """
     import arviz as az
 

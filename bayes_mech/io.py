@@ -199,6 +199,23 @@ def load(path, trusted=None):
     ValueError
         When the directory is not a bayes-mech model, was written by a newer format version,
         fails a checksum, or holds untrusted types.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import bayes_mech as bm
+    >>> d = bm.datasets.make_frontdoor_classification(n_samples=400, random_state=0)
+    >>> learner = bm.MechanismLearner(LogisticRegression(), n_draws=2, n_components=2,
+    ...                               progress=False, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", bm.FrontDoorWeightWarning)
+    ...     learner = learner.fit(d.X, d.y, d.z)
+    >>> path = learner.save(tempfile.mkdtemp() + "/a1")
+    >>> loaded = bm.load(path)
+    >>> bool(np.array_equal(loaded.predict_proba(d.X), learner.predict_proba(d.X)))
+    True
     """
     import xarray as xr
 

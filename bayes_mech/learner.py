@@ -118,12 +118,21 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
 
     Examples
     --------
+    >>> import warnings
     >>> from sklearn.linear_model import LogisticRegression
     >>> import bayes_mech as bm
-    >>> d = bm.datasets.make_frontdoor_classification(n_samples=1000, random_state=0)
+    >>> train = bm.datasets.make_frontdoor_classification(n_samples=1000, random_state=0)
+    >>> test = bm.datasets.make_frontdoor_classification(1000, confounded=False, random_state=1)
     >>> learner = bm.MechanismLearner(LogisticRegression(), n_draws=4, n_components=2,
     ...                               progress=False, random_state=0)
-    >>> learner = learner.fit(d.X, d.y, d.z)  # doctest: +SKIP
+    >>> with warnings.catch_warnings():  # A.1's weights are thin; the diagnostics say how thin
+    ...     warnings.simplefilter("ignore", bm.FrontDoorWeightWarning)
+    ...     learner = learner.fit(train.X, train.y, train.z)
+    >>> learner.predict_proba(test.X[:3]).shape, learner.predict_dist(test.X[:3]).dims
+    ((3, 2), ('draw', 'sample', 'class'))
+    >>> naive = LogisticRegression().fit(train.X, train.y).score(test.X, test.y)
+    >>> bool(learner.score(test.X, test.y) > naive)
+    True
     """
 
     def __init__(
@@ -462,6 +471,14 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         if self._is_regressor:
             return dist_.mean("draw").values
         return self.classes_[dist_.mean("draw").values.argmax(axis=1)]
+
+    def score(self, X, y) -> float:
+        """Accuracy (classifiers) or R² (regressors) of :meth:`predict` on ``(X, y)``."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        y = check_labels(y, "y")
+        metric = r2_score if self._is_regressor else accuracy_score
+        return float(metric(y, self.predict(X)))
 
     def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
         r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
