@@ -66,8 +66,12 @@ def _a1_boundaries(fitted, path: Path, seed: int) -> Path:
     return path
 
 
-def _a2_regression(fitted, path: Path, seed: int) -> Path:
-    """Regression lines of every method, the ensemble's 90 % predictive interval shaded."""
+def _a2_regression(fitted, path: Path, seed: int, full_range=None) -> Path:
+    """Regression lines of every method, the ensemble's 90 % predictive interval shaded.
+
+    ``full_range``: the fits of the A.2 variant whose intervention values span all of ``y``;
+    its ensemble's line is drawn too.
+    """
     plt = _pyplot()
     test = fitted["tests"]["nonconf"]
     grid = np.linspace(*np.percentile(test.X[:, 0], [0.5, 99.5]), 200)[:, None]
@@ -86,6 +90,9 @@ def _a2_regression(fitted, path: Path, seed: int) -> Path:
     for method, (color, style) in styles.items():
         ax.plot(grid[:, 0], fitted[method].predict(grid), color=color, linestyle=style,
                 linewidth=2, label=names[method])  # fmt: skip
+    if full_range is not None:
+        ax.plot(grid[:, 0], full_range["ensemble"].predict(grid), color="tab:purple",
+                linestyle="-.", linewidth=2, label="ensemble, full-range design")  # fmt: skip
     ax.set(xlabel="x", ylabel="y", title=f"A.2: regression of y on x (seed {seed})")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -149,7 +156,8 @@ def make_figures(out: Path, first_fits: dict, seed: int) -> list[Path]:
     if "A.1" in first_fits:
         paths.append(_a1_boundaries(first_fits["A.1"][0], out / "a1_decision_boundaries.png", seed))
     if "A.2" in first_fits:
-        paths.append(_a2_regression(first_fits["A.2"][0], out / "a2_regression.png", seed))
+        wide = first_fits.get("A.2-full-range", (None,))[0]
+        paths.append(_a2_regression(first_fits["A.2"][0], out / "a2_regression.png", seed, wide))
     if "A.3" in first_fits:
         fitted = first_fits["A.3"][0]
         side = round(float(np.sqrt(fitted["train"].X.shape[1])))

@@ -93,7 +93,7 @@ def test_quick_demo_writes_complete_table(quick_demo):
         for test_set in TEST_SETS.values():
             assert f"{method}: {test_set}" in header
     assert "ensemble uncertainty: non-conf" in header and "ensemble uncertainty: conf" in header
-    assert set(rows) == {"A.1", "A.2", "A.3"}
+    assert set(rows) == {"A.1", "A.2", "A.2-full-range", "A.3"}
     for cells in rows.values():
         assert len(cells) == len(header)
         for cell in cells[1:]:
@@ -118,7 +118,7 @@ def test_quick_demo_results_json_and_figures(quick_demo):
     assert results["config"]["seeds"] == [0]
     assert {"bayes_mech", "torch", "scikit-learn"} <= set(results["versions"])
     assert results["timings_s"]["total"] > 0
-    for key in ("A.1", "A.2", "A.3"):
+    for key in ("A.1", "A.2", "A.2-full-range", "A.3"):
         seed0 = results["datasets"][key]["per_seed"][0]
         assert set(seed0["timings_s"]) == set(METHODS)
         assert seed0["weights"]["min_ess_fraction"] > 0
