@@ -68,7 +68,7 @@ class PyroMechanism(Mechanism):
     num_steps : int, default=2000
         SVI optimisation steps.
     learning_rate : float, default=0.01
-        Adam step size for SVI.
+        Initial Adam step size for SVI; it decays tenfold over ``num_steps``.
     y_kind, z_kind : {"discrete", "continuous"}
         How ``y`` and ``z`` are validated and passed to the model.
     progress : bool, default=True
@@ -201,7 +201,11 @@ class PyroMechanism(Mechanism):
             trace = poutine.trace(self.model).get_trace(y_t, z_t)
         site = trace.nodes.get("z")
         if site is None or site["type"] != "sample":
-            names = [k for k, v in trace.nodes.items() if v["type"] == "sample"]
+            names = [
+                k
+                for k, v in trace.nodes.items()
+                if v["type"] == "sample" and not site_is_subsample(v)
+            ]
             raise ValueError(
                 "model must contain a sample site named 'z' observing the mechanism "
                 f"(pyro.sample('z', ..., obs=z)); its sample sites are {names}."
@@ -234,6 +238,7 @@ class PyroMechanism(Mechanism):
         ]
         self.max_plate_nesting_ = -min(dims) if dims else 0
         self._event_dims = {n: trace.nodes[n]["fn"].event_dim for n in self.latent_sites_}
+        self._site_shapes = {n: trace.nodes[n]["value"].shape for n in self.latent_sites_}
         self._plates = {
             n: {f.dim: (f.name, f.size) for f in trace.nodes[n]["cond_indep_stack"]}
             for n in self.latent_sites_
@@ -256,7 +261,9 @@ class PyroMechanism(Mechanism):
                 )
                 mcmc.run(y_t, z_t)
             samples = mcmc.get_samples()
-            chains.append({k: samples[k].to(torch.float64) for k in self.latent_sites_})
+            chains.append(
+                {k: self._as_draws(samples[k], num_samples, k) for k in self.latent_sites_}
+            )
             diverging[c, mcmc.diagnostics()["divergences"]["chain 0"]] = True
         self.samples_ = {k: torch.stack([ch[k] for ch in chains]) for k in self.latent_sites_}
         self.diverging_ = diverging
@@ -292,7 +299,9 @@ class PyroMechanism(Mechanism):
         losses = []
         # A private param store: fitting must not clobber (or read) the user's parameters.
         with pyro.get_param_store().scope() as state, seeded(rs):
-            svi = SVI(self.model, guide, pyro.optim.Adam({"lr": lr}), Trace_ELBO())
+            # The step size decays tenfold over the run, so the final guide settles down.
+            optim = pyro.optim.ClippedAdam({"lr": lr, "lrd": 0.1 ** (1.0 / num_steps)})
+            svi = SVI(self.model, guide, optim, Trace_ELBO())
             steps = range(num_steps)
             if self.progress:
                 from tqdm.auto import tqdm
@@ -317,7 +326,12 @@ class PyroMechanism(Mechanism):
                 self.model, guide=self.guide_, num_samples=n_draws, return_sites=self.latent_sites_
             )
             out = pred(*self._svi_args)
-        return {k: out[k].detach().to(torch.float64) for k in self.latent_sites_}
+        return {k: self._as_draws(out[k].detach(), n_draws, k) for k in self.latent_sites_}
+
+    def _as_draws(self, value: torch.Tensor, n_draws: int, name: str) -> torch.Tensor:
+        """Draws of shape (n_draws, *site_shape), float64 (Predictive pads global sites)."""
+        out = value.reshape(n_draws, *self._site_shapes[name])
+        return out.to(torch.float64) if out.is_floating_point() else out
 
     # ---------------------------------------------------------------- posterior
     def sample_posterior(self, n_draws: int, random_state=None) -> Draws:
