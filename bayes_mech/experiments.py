@@ -205,10 +205,27 @@ class Task:
 def find_mnist(mnist_dir) -> tuple[Path, Path]:
     """The training images and labels IDX files in ``mnist_dir`` (raw or ``.gz``).
 
+    Parameters
+    ----------
+    mnist_dir : path-like
+        Folder holding ``train-images-idx3-ubyte[.gz]`` and ``train-labels-idx1-ubyte[.gz]``.
+
+    Returns
+    -------
+    images_path, labels_path : pathlib.Path
+
     Raises
     ------
     ValueError
         When the directory or either file is missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> find_mnist(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    ValueError: --mnist-dir '...' holds no train-images-idx3-ubyte[.gz]; expected the MNIST ...
     """
     folder = Path(os.fspath(mnist_dir))
     if not folder.is_dir():
@@ -512,6 +529,22 @@ def format_table(results: dict) -> str:
 
     Each cell is our mean ± sd over seeds; the paper's figure follows in brackets where it
     printed one (A.3: "n/a").
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`run_demo` returns (and writes to ``results.json``).
+
+    Returns
+    -------
+    str
+        The table, then notes on sizes, K, the uncertainty columns, date and machine.
+
+    Examples
+    --------
+    >>> import json
+    >>> results = json.load(open("benchmarks/results/demo/results.json"))  # doctest: +SKIP
+    >>> print(format_table(results))  # doctest: +SKIP
     """
     cols = [f"{METHODS[m]}: {TEST_SETS[t]}" for m in METHODS for t in TEST_SETS]
     cols += [f"ensemble uncertainty: {TEST_SETS[t]}" for t in TEST_SETS]
@@ -556,7 +589,13 @@ def format_table(results: dict) -> str:
 
 # ------------------------------------------------------------------------------- provenance
 def versions() -> dict:
-    """Versions of the packages that decide the numbers."""
+    """Versions of the packages that decide the numbers.
+
+    Examples
+    --------
+    >>> sorted(versions())
+    ['bayes_mech', 'numpy', 'pyro', 'python', 'scikit-learn', 'torch']
+    """
     import pyro
     import sklearn
     import torch
@@ -615,6 +654,25 @@ def save_model(learner, path, card: dict) -> Path:
 
     ``bayes_mech.io.load`` checksums only its own files and ignores the card, so the card can be
     read (and edited) without invalidating the model.
+
+    Parameters
+    ----------
+    learner : MechanismLearner
+        Fitted.
+    path : path-like
+        Model directory (created if needed).
+    card : dict
+        JSON-ready description: name, data, columns, parameters, metrics. ``format``,
+        ``card_version``, ``created`` and ``versions`` are added.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> save_model(learner, "models/mine", {"name": "mine"})  # doctest: +SKIP
+    PosixPath('models/mine')
     """
     path = learner.save(path)
     full = {
