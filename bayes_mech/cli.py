@@ -121,13 +121,21 @@ def read_table(path):
                 f"reading {file.name!r} needs pyarrow, which is not installed; "
                 "`pip install pyarrow` or convert the file to CSV."
             ) from None
-        return pd.read_parquet(file)
+        frame = pd.read_parquet(file)
+    else:
+        frame = _read_csv(file)
+    if len(frame) == 0:
+        raise CLIError(f"data file {file.name!r} has a header but no rows.")
+    return frame
+
+
+def _read_csv(file: Path):
+    import pandas as pd
+
     try:
         frame = pd.read_csv(file)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {file.name!r} as CSV: {exc}".splitlines()[0]) from None
-    if frame.shape[0] == 0:
-        raise CLIError(f"data file {file.name!r} has a header but no rows.")
     return frame
 
 
