@@ -18,6 +18,16 @@ from bayes_mech.mechanisms import (
     GaussianMechanism,
     LinearGaussianMechanism,
 )
+from bayes_mech.mechanisms._utils import torch_threads
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Each replication is a handful of 2×2 matrix operations: with several intra-op threads a
+    busy machine spends far longer handing them between threads than computing them."""
+    with torch_threads(1):
+        yield
+
 
 L_DRAWS = 99  # ranks take L + 1 = 100 values: 10 bins of 10
 N_BINS = 10
