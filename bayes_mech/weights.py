@@ -411,6 +411,8 @@ def _psis(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import arviz
 
     flat = log_weights.reshape(-1, log_weights.shape[-1])
+    if flat.shape[-1] < 2:  # arviz indexes past the end of a single row: no tail to fit
+        return log_weights.copy(), np.full(log_weights.shape[:-1], np.inf)
     # arviz's GPD fit averages a profile likelihood over a grid with 1 / Σ exp(Δ); for very heavy
     # tails some Δ overflow to inf, which correctly gives that grid point zero weight. numpy's
     # overflow RuntimeWarning there is noise, not a failure, so it is silenced here only.
