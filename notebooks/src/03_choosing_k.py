@@ -19,6 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.svm import SVC
 
+# tqdm.auto warns once that ipywidgets is missing; bayes-mech shows no progress bars here.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 import bayes_mech as bm
 from bayes_mech.mechanisms import GaussianMechanism
 from bayes_mech.weights import frontdoor_log_weights, weight_diagnostics
