@@ -84,6 +84,11 @@ def test_nuts_on_conjugate_model_matches_exact_posterior(kind):
     nuts_mean, mcse, sd = (summary[c].to_numpy() for c in ("mean", "mcse_mean", "sd"))
     # A zero-variance entry (e.g. the upper triangle of nothing) would make the test vacuous.
     assert np.all(ref_sd > 0)
+    print(  # the figures behind the checks, shown by pytest -rA
+        f"{kind}: max |mean − exact| / MCSE = {np.max(np.abs(nuts_mean - ref_mean) / mcse):.2f}, "
+        f"sd ratio in [{np.min(sd / ref_sd):.3f}, {np.max(sd / ref_sd):.3f}], "
+        f"max r-hat = {summary['r_hat'].max():.3f}, min ESS = {summary['ess_bulk'].min():.0f}"
+    )
     assert np.all(np.abs(nuts_mean - ref_mean) < 4 * mcse + 1e-12), (nuts_mean, ref_mean, mcse)
     assert np.all(np.abs(sd / ref_sd - 1) < scale(0.35, 0.15)), sd / ref_sd
     assert summary["r_hat"].max() < scale(1.1, 1.01)

@@ -3,7 +3,8 @@
 For each replication: draw θ* from the prior (numpy/scipy, independently of the package), simulate
 data from the model given θ*, fit the mechanism with the same prior, draw L = 99 posterior draws
 and record the rank of θ* among them for every scalar parameter. If the posterior is right the
-ranks are uniform on {0, …, 99}; a χ² test over 10 bins must give p > 0.01 for every parameter.
+ranks are uniform on {0, …, 99}; a χ² test over 10 bins per parameter, Bonferroni-corrected over
+the parameters, must give p > 0.01 (200 replications in CI, 4000 under BAYES_MECH_SLOW=1).
 A deliberately wrong posterior (fitted with the wrong prior) must fail the same test, showing the
 check has power.
 """
@@ -124,9 +125,11 @@ CASES = {
 @pytest.mark.parametrize("kind", list(CASES))
 def test_sbc_ranks_are_uniform(kind):
     simulate, make = CASES[kind]
-    pvalues = sbc_pvalues(simulate, make, n_reps=scale(200, 1000), seed=2018)
+    pvalues = sbc_pvalues(simulate, make, n_reps=scale(200, 4000), seed=2018)
     assert pvalues.size >= 6
-    assert pvalues.min() > 0.01, pvalues
+    # Family-wise (Bonferroni) p > 0.01 over the mechanism's parameters: testing 6-10
+    # parameters each at 0.01 would fail a correct posterior ~10 % of the time.
+    assert pvalues.min() * pvalues.size > 0.01, pvalues
 
 
 @pytest.mark.parametrize(

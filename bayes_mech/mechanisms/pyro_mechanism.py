@@ -322,8 +322,14 @@ class PyroMechanism(Mechanism):
             seeded(random_state),
             torch_threads(self.num_threads),
         ):
+            # parallel: all draws in one vectorised trace (the model must broadcast, as for
+            # log_prob); without vectorize, one trace per draw.
             pred = Predictive(
-                self.model, guide=self.guide_, num_samples=n_draws, return_sites=self.latent_sites_
+                self.model,
+                guide=self.guide_,
+                num_samples=n_draws,
+                return_sites=self.latent_sites_,
+                parallel=bool(self.vectorize),
             )
             out = pred(*self._svi_args)
         return {k: self._as_draws(out[k].detach(), n_draws, k) for k in self.latent_sites_}
