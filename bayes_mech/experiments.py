@@ -570,6 +570,8 @@ def format_table(results: dict) -> str:
     ks = "; ".join(
         f"{key} {_fmt_k(entry.get('n_components'))}" for key, entry in results["datasets"].items()
     )
+    load = results["machine"].get("load_average")
+    cpu = results["timings_s"].get("cpu")
     notes = [
         "",
         f"Mean ± sd over {len(cfg['seeds'])} seed(s) {list(cfg['seeds'])}; "
@@ -581,8 +583,11 @@ def format_table(results: dict) -> str:
         "Ensemble uncertainty: mean predictive entropy H (nats) for classification; mean width "
         f"and coverage of the {100 * (1 - INTERVAL_ALPHA):.0f} % predictive interval for "
         "regression.",
-        f"Run: {results['created']} on {results['machine']['summary']}, "
-        f"{results['timings_s']['total']:.0f} s in all.",
+        f"Run: {results['created']} on {results['machine']['summary']}"
+        + (f" (load average {load} at the start)" if load else "")
+        + f", {results['timings_s']['total']:.0f} s wall"
+        + (f", {cpu:.0f} s CPU" if cpu is not None else "")
+        + " in all.",
     ]
     return "\n".join(lines + notes) + "\n"
 
@@ -635,6 +640,15 @@ def _git_state() -> dict | None:
     return {"commit": head.stdout.strip(), "uncommitted_changes": bool(status.stdout.strip())}
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _machine() -> dict:
     import torch
 
@@ -644,6 +658,10 @@ def _machine() -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": cores,
         "torch_threads": torch.get_num_threads(),
+        # Wall times are only comparable between runs on an equally quiet machine.
+        "load_average": [round(x, 2) for x in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
     }
     info["summary"] = f"{platform.machine()}, {cores} cores, {info['torch_threads']} torch threads"
     return info
@@ -773,7 +791,7 @@ def run_demo(
     out = Path(os.fspath(out_dir))
     tasks = {k: v for k, v in _tasks(cfg, mnist_dir).items() if k in cfg.tasks}
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     results = {
         "title": "Mao & Little (2024) Table 1, reproduced by bayes-mech",
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -842,6 +860,15 @@ def run_demo(
             str(p) for p in _demo_figures.make_figures(out, first_fits, cfg.seeds[0])
         ]
     results["timings_s"]["total"] = time.perf_counter() - start
+    if cfg.n_jobs not in (None, 1):
+        # Stop joblib's worker processes so that their CPU time is counted (RUSAGE_CHILDREN only
+        # sees children that have exited); the next Parallel call starts new ones.
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
+    # CPU seconds of this process and its finished workers: unlike wall time, not inflated when
+    # other jobs share the machine, so it bounds the wall time on an idle machine of >= 1 core.
+    results["timings_s"]["cpu"] = _cpu_seconds() - cpu_start
     (out / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
     (out / "table.md").write_text(format_table(results))
     return results
