@@ -1,0 +1,384 @@
+"""EM speed and memory: bayes-mech's WeightedGaussianMixture against its peers, in one run.
+
+Peers: scikit-learn's (unweighted) ``GaussianMixture``, mechanism-learn's ``weighted_gmm_em`` (the
+paper's reference implementation) and pomegranate's ``GeneralMixtureModel`` (if installed; the
+``bench`` extra installs it). Every (library, case) runs in a fresh subprocess, so its peak RSS is
+its own; the ``EM extra`` column is that peak minus the RSS after imports and data creation.
+
+Seconds per EM iteration: ``(min T(n+1) − min T(1)) / n`` over repeated fits with a fixed iteration
+count (``tol=0``), which cancels the initialisation. ``n`` is 20 and repeats 3 unless one iteration
+is slow, then both are cut (the table says how many were run).
+
+Usage::
+
+    python benchmarks/bench_mixture.py            # full run, writes benchmarks/results/mixture.md
+    python benchmarks/bench_mixture.py --quick    # small shapes, a minute; prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+LIBS = ("bayes_mech", "sklearn", "mechanism_learn", "pomegranate")
+FULL = {
+    "shapes": [
+        (5000, 2, 6, "full"),
+        (50000, 2, 6, "full"),
+        (5000, 64, 20, "full"),
+        (20000, 64, 20, "full"),
+        (5000, 784, 10, "diag"),
+        (5000, 784, 10, "full"),
+    ],
+    "batch": (5000, 2, 6, "full", 64),
+    "scaling": [(10_000, 16, 10, "full"), (100_000, 16, 10, "full"), (1_000_000, 16, 10, "full")],
+    "n_iter": 20,
+    "repeats": 3,
+    "budget_s": 30.0,
+}
+QUICK = {
+    "shapes": [(2000, 2, 6, "full"), (1000, 96, 5, "diag")],
+    "batch": (2000, 2, 6, "full", 8),
+    "scaling": [(20_000, 8, 5, "full")],
+    "n_iter": 5,
+    "repeats": 1,
+    "budget_s": 5.0,
+}
+#: mechanism-learn materialises (K, N, d) arrays several times: 10^6 x 16 x 10 would need > 5 GB.
+MECHANISM_LEARN_MAX_ELEMENTS = 10**8
+
+
+# -- worker: one library on one case, in its own process ---------------------------------------
+
+
+def make_data(n, d, k, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0.0, 3.0, size=(k, d))
+    X = centers[rng.integers(0, k, size=n)] + rng.normal(size=(n, d))
+    shape = (batch, n) if batch else (n,)
+    return X, rng.exponential(size=shape)  # positive weights, front-door-like spread
+
+
+def fitter(lib, k, cov):
+    """A function ``fit(X, w, n_iter)`` running exactly ``n_iter`` EM iterations."""
+    if lib == "bayes_mech":
+        from bayes_mech.mixture import WeightedGaussianMixture
+
+        def fit(X, w, n_iter):
+            gm = WeightedGaussianMixture(k, covariance_type=cov, tol=0, max_iter=n_iter)
+            gm.set_params(random_state=0).fit(X, sample_weight=w)
+
+        return fit
+    if lib == "sklearn":
+        from sklearn.mixture import GaussianMixture
+
+        def fit(X, w, n_iter):  # unweighted: scikit-learn has no sample_weight
+            for _ in range(1 if w.ndim == 1 else w.shape[0]):
+                GaussianMixture(
+                    k, covariance_type=cov, tol=0, max_iter=n_iter, init_params="k-means++",
+                    random_state=0,
+                ).fit(X)  # fmt: skip
+
+        return fit
+    if lib == "mechanism_learn":
+        from mechanism_learn.gmmSampler import weighted_gmm_em
+
+        def fit(X, w, n_iter):
+            for row in np.atleast_2d(w):
+                weighted_gmm_em(
+                    X, row, k, cov_type=cov, max_iter=n_iter, tol=0.0, init_method="kmeans++",
+                    random_seed=0, show_progress_bar=False,
+                )  # fmt: skip
+
+        return fit
+    if lib == "pomegranate":
+        import torch
+        from pomegranate.distributions import Normal
+        from pomegranate.gmm import GeneralMixtureModel
+
+        pom_cov = {"full": "full", "diag": "diag"}[cov]
+
+        def fit(X, w, n_iter):
+            Xt = torch.as_tensor(X)
+            for row in np.atleast_2d(w):
+                model = GeneralMixtureModel(
+                    [Normal(covariance_type=pom_cov) for _ in range(k)], max_iter=n_iter,
+                    tol=-1e300, random_state=0, verbose=False,
+                )  # fmt: skip
+                model.fit(Xt, sample_weight=torch.as_tensor(row))
+
+        return fit
+    raise ValueError(lib)
+
+
+def _status_mb(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def reset_peak():
+    """Reset the kernel's peak-RSS counter (VmHWM) so that the peak is the EM's own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:  # not Linux: the peak then includes imports
+        pass
+
+
+def worker(lib, n, d, k, cov, batch, n_iter, repeats, budget_s):
+    warnings.simplefilter("ignore")
+    fit = fitter(lib, k, cov)
+    X, w = make_data(n, d, k, batch)
+
+    def timed(m):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fit(X, w, m)
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    first = timed(1)  # also warms up lazy imports and kernels
+    reset_peak()
+    base = _status_mb("VmRSS")
+    slow = first[0] > budget_s / 6
+    t1 = [first] if slow else [timed(1)]
+    # Keep the worker within its budget: fewer iterations and repeats when one is slow.
+    per_call = max(min(t[0] for t in t1), 1e-4)
+    n_iter = 2 if slow else int(max(2, min(n_iter, budget_s / (3 * per_call))))
+    repeats = repeats if per_call * (n_iter + 1) * repeats < budget_s else 1
+    tn = [timed(n_iter + 1) for _ in range(repeats)]
+    t1 += [timed(1) for _ in range(repeats - 1)]
+    peak = _status_mb("VmHWM")
+
+    def per_iter(i):
+        return max(min(t[i] for t in tn) - min(t[i] for t in t1), 0.0) / n_iter
+
+    return {
+        "s_per_iter": per_iter(0),
+        "cpu_s_per_iter": per_iter(1),
+        "s_total": min(t[0] for t in tn),
+        "n_iter": n_iter,
+        "repeats": repeats,
+        "peak_mb": peak,
+        "extra_mb": peak - base,
+    }
+
+
+# -- driver ----------------------------------------------------------------------------------------
+
+
+def available(lib):
+    try:
+        __import__({"bayes_mech": "bayes_mech.mixture"}.get(lib, lib))
+    except ImportError:
+        return False
+    return True
+
+
+def run_case(lib, case, cfg, timeout):
+    n, d, k, cov, batch = case
+    if lib == "pomegranate" and cov not in ("full", "diag"):
+        return {"skipped": "covariance type"}
+    if lib == "mechanism_learn" and k * n * d > MECHANISM_LEARN_MAX_ELEMENTS:
+        return {"skipped": f"(K, N, d) arrays of {k * n * d:.1e} doubles"}
+    args = [sys.executable, __file__, "--worker", json.dumps([lib, n, d, k, cov, batch])]
+    threads = str(cfg["threads"])
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+    env.update(MKL_NUM_THREADS=threads, BAYES_MECH_BENCH_THREADS=threads)
+    args += ["--config", json.dumps({key: cfg[key] for key in ("n_iter", "repeats", "budget_s")})]
+    load = os.getloadavg()[0]
+    try:
+        out = subprocess.run(
+            args, capture_output=True, text=True, timeout=timeout, check=True, env=env
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"timeout {timeout}s"}
+    except subprocess.CalledProcessError as exc:
+        return {"skipped": "error: " + exc.stderr.strip().splitlines()[-1][:120]}
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["load_before"] = load
+    return result
+
+
+def metric_of(cfg):
+    """CPU seconds when single-threaded (robust to other load on the machine), else wall time."""
+    return "cpu_s_per_iter" if cfg["threads"] == 1 else "s_per_iter"
+
+
+def ratio(peer, ours, metric):
+    if "skipped" in peer or "skipped" in ours or ours[metric] <= 0:
+        return None
+    return peer[metric] / ours[metric]
+
+
+def cell(result):
+    if "skipped" in result:
+        return "–"
+    return f"{result['s_per_iter']:.4g} ({result['cpu_s_per_iter']:.4g})"
+
+
+def table(title, cases, results, libs, metric):
+    lines = [f"## {title}", ""]
+    head = "| N, d, K, cov | B |" + "".join(f" {lib} s/iter wall (CPU) |" for lib in libs)
+    head += "".join(f" {lib} / ours |" for lib in libs[1:])
+    head += "".join(f" {lib} peak MB (EM extra) |" for lib in libs)
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    notes = []
+    for case in cases:
+        n, d, k, cov, batch = case
+        row = results[json.dumps(case)]
+        line = f"| {n}, {d}, {k}, {cov} | {batch or 1} |"
+        line += "".join(f" {cell(row[lib])} |" for lib in libs)
+        for lib in libs[1:]:
+            r = ratio(row[lib], row["bayes_mech"], metric)
+            line += " – |" if r is None else f" {r:.1f}x |"
+        for lib in libs:
+            r = row[lib]
+            line += " – |" if "skipped" in r else f" {r['peak_mb']:.0f} ({r['extra_mb']:.0f}) |"
+        lines.append(line)
+        for lib, r in row.items():
+            if "skipped" in r:
+                notes.append(f"{case[:4]} {lib}: not run ({r['skipped']}).")
+            elif r["repeats"] < 3 or r["n_iter"] < 20:
+                notes.append(
+                    f"{case[:4]} {lib}: {r['n_iter']} iterations, {r['repeats']} repeat(s)."
+                )
+    return lines + [""] + [f"- {note}" for note in notes] + [""]
+
+
+def targets(shapes, batch, scaling, results, metric):
+    """The issue's targets, checked against this run."""
+
+    def ratios(cases, lib):
+        out = [ratio(results[json.dumps(c)][lib], results[json.dumps(c)]["bayes_mech"], metric)
+               for c in cases]  # fmt: skip
+        return [(r, c) for r, c in zip(out, cases, strict=True) if r is not None]
+
+    lines = ["## Targets", ""]
+    for lib, goal, cases, what in [
+        ("mechanism_learn", 10.0, shapes, "per iteration vs mechanism-learn"),
+        ("sklearn", 1.5, shapes, "per iteration vs scikit-learn"),
+        ("mechanism_learn", 20.0, batch, "batched B=64 vs 64 sequential mechanism-learn fits"),
+    ]:
+        found = ratios(cases, lib)
+        if not found:
+            lines.append(f"- {what}: not measured.")
+            continue
+        worst, case = min(found)
+        verdict = "met" if worst >= goal else f"missed by {goal / worst:.2f}x"
+        lines.append(f"- {what} >= {goal:g}x: worst {worst:.1f}x at {case[:4]} ({verdict}).")
+    ours = [results[json.dumps(c)]["bayes_mech"] for c in scaling]
+    if all("skipped" not in r for r in ours):
+        per_row = ", ".join(
+            f"N={c[0]:.0e}: {1e9 * r[metric] / c[0]:.0f} ns/row"
+            for c, r in zip(scaling, ours, strict=True)
+        )
+        lines.append(f"- time linear in N: {per_row}.")
+        lines.append(
+            f"- largest N={scaling[-1][0]:.0e} peak {ours[-1]['peak_mb'] / 1024:.2f} GiB "
+            f"(target < 4 GiB: {'met' if ours[-1]['peak_mb'] < 4096 else 'missed'})."
+        )
+    return [*lines, ""]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small shapes, for CI")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown file to write")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per worker")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="threads for every library (torch, OpenMP, BLAS); 1 is robust on a busy machine",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("BAYES_MECH_BENCH_THREADS", "1")))
+        lib, n, d, k, cov, batch = json.loads(args.worker)
+        cfg = json.loads(args.config)
+        print(json.dumps(worker(lib, n, d, k, cov, batch, **cfg)))
+        return 0
+    cfg = {**(QUICK if args.quick else FULL), "threads": args.threads}
+    out = args.out or (None if args.quick else HERE / "results" / "mixture.md")
+    libs = [lib for lib in LIBS if available(lib)]
+    shapes = [(*s, 0) for s in cfg["shapes"]]
+    scaling = [(*s, 0) for s in cfg["scaling"]]
+    batch = [tuple(cfg["batch"])]
+    results = {}
+    for case in shapes + batch + scaling:
+        results[json.dumps(case)] = row = {}
+        for lib in libs:
+            row[lib] = run_case(lib, case, cfg, args.timeout)
+            r = row[lib]
+            msg = r.get("skipped") or f"{r['s_per_iter']:.5f} s/iter, peak {r['peak_mb']:.0f} MB"
+            print(f"{case} {lib:16s} {msg}", flush=True)
+        found = [(lib, ratio(row[lib], row["bayes_mech"], metric_of(cfg))) for lib in libs[1:]]
+        print(
+            "   ratios vs ours: "
+            + ", ".join(f"{lib} {r:.1f}x" for lib, r in found if r is not None),
+            flush=True,
+        )
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for dist in ("torch", "numpy", "scikit-learn", "mechanism-learn", "pomegranate"):
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    lines = [
+        "# Mixture EM benchmark",
+        "",
+        f"Generated by `benchmarks/bench_mixture.py{' --quick' if args.quick else ''}` on "
+        f"{platform.machine()} with {os.cpu_count()} CPUs, {cfg['threads']} thread(s) for every "
+        f"library, {json.dumps(versions)}. Ours and mechanism-learn and "
+        "pomegranate fit exponential random weights; scikit-learn fits the same rows "
+        "unweighted (it has no sample_weight). s/iter = (min T(n+1) − min T(1)) / n, tol=0; "
+        "peak = max RSS of a fresh process per cell, EM extra = peak − RSS after data creation. "
+        f"Ratios are peer ÷ ours on {'CPU' if metric_of(cfg).startswith('cpu') else 'wall'} "
+        "seconds per iteration (> 1: ours is faster); with one thread CPU time is what the "
+        "machine's other load cannot inflate.",
+        "",
+    ]
+    metric = metric_of(cfg)
+    lines += targets(shapes, batch, scaling, results, metric)
+    lines += table("Per-iteration time and memory", shapes, results, libs, metric)
+    lines += table(
+        f"Batched: one fit of B={batch[0][4]} weight vectors vs B sequential peer fits",
+        batch,
+        results,
+        libs,
+        metric,
+    )
+    lines += table("Scaling in N", scaling, results, libs, metric)
+    loads = [r.get("load_before", 0.0) for row in results.values() for r in row.values()]
+    lines.append(f"1-minute load average before the workers: {min(loads):.1f} to {max(loads):.1f}.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
