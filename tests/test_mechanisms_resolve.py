@@ -69,9 +69,12 @@ def test_continuous_y_discrete_z_points_to_pyro_mechanism():
         resolve_mechanism(Y_FLOAT, Z_INT)
 
 
-def test_instance_is_cloned_unfitted():
-    fitted = GaussianMechanism(prior_kappa=2.0).fit(Y_INT, Z_FLOAT)
-    out = resolve_mechanism(Y_INT, Z_FLOAT, fitted)
-    assert out is not fitted and type(out) is GaussianMechanism
-    assert out.prior_kappa == 2.0 and not hasattr(out, "y_kind_")
-    assert hasattr(fitted, "y_kind_")  # the caller's object is untouched
+def test_unfitted_instance_is_cloned_and_fitted_one_reused():
+    template = GaussianMechanism(prior_kappa=2.0)
+    out = resolve_mechanism(Y_INT, Z_FLOAT, template)
+    assert out is not template and type(out) is GaussianMechanism
+    assert out.prior_kappa == 2.0
+    out.fit(Y_INT, Z_FLOAT)
+    assert not hasattr(template, "y_kind_")  # fitting the result leaves the caller's alone
+    # A fitted instance keeps its posterior: returned as is, not refitted.
+    assert resolve_mechanism(Y_INT, Z_FLOAT, out) is out

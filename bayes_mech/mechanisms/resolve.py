@@ -74,15 +74,16 @@ def resolve_mechanism(y, z, mechanism="auto", y_kind=None, z_kind=None) -> Mecha
     z : array-like of shape (n_samples,) or (n_samples, d_z)
     mechanism : "auto", str or Mechanism, default="auto"
         A name (``"categorical"``, ``"gaussian"``, ``"linear-gaussian"``) or a `Mechanism`
-        instance. An instance is returned as an unfitted clone (``sklearn.base.clone``), so the
-        caller's object is never modified, as in scikit-learn's meta-estimators.
+        instance. A *fitted* instance is returned as is, so its posterior (e.g. a long NUTS run)
+        is reused; an unfitted one is returned as a clone (``sklearn.base.clone``), so fitting
+        it never modifies the caller's object. Either way the caller's object is not changed.
     y_kind, z_kind : {"discrete", "continuous"}, optional
         Override the inferred kinds.
 
     Returns
     -------
     Mechanism
-        Unfitted.
+        Unfitted, unless a fitted instance was passed.
 
     Examples
     --------
@@ -95,7 +96,7 @@ def resolve_mechanism(y, z, mechanism="auto", y_kind=None, z_kind=None) -> Mecha
     GaussianMechanism(prior_kappa=1.0)
     """
     if isinstance(mechanism, Mechanism):
-        return clone(mechanism)
+        return mechanism if hasattr(mechanism, "y_kind_") else clone(mechanism)
     if not isinstance(mechanism, str):
         raise TypeError(
             "mechanism must be 'auto', a name in "
