@@ -227,9 +227,10 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
                 Xc, Ws.repeat(n_init, 1), params
             )
         # n_init restarts: keep the best lower bound per batch member.
-        best = lb.reshape(n_init, n_batch).argmax(0)
-        pick = best * n_batch + torch.arange(n_batch, device=device)
-        params = {key: val[pick] for key, val in params.items()}
+        # Bookkeeping lives on the CPU; parameters stay on the fit's device.
+        lb, change = lb.cpu(), change.cpu()
+        pick = lb.reshape(n_init, n_batch).argmax(0) * n_batch + torch.arange(n_batch)
+        params = {key: val[pick.to(device)] for key, val in params.items()}
         self.n_features_in_ = n_features
         self._batched = batched
         self._store(params, torch.as_tensor(center, **kw), Wn)
