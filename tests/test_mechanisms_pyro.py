@@ -66,8 +66,8 @@ def test_nuts_on_conjugate_model_matches_exact_posterior(kind):
     chains = scale(2, 4)
     mech = PyroMechanism(
         exact.pyro_model(),
-        num_samples=scale(100, 1000),
-        num_warmup=scale(80, 500),
+        num_samples=scale(100, 600),
+        num_warmup=scale(80, 400),
         num_chains=chains,
         progress=False,
         **kinds,
