@@ -3,6 +3,8 @@
     python notebooks/build.py                 # convert and execute every notebook (full mode)
     python notebooks/build.py 01 03           # only the notebooks whose names start so
     python notebooks/build.py --no-execute    # convert only
+    python notebooks/build.py --text-only 03  # take new Markdown, keep the committed outputs
+                                              # (refused if any code cell changed)
 
 Executed notebooks are committed with their outputs; the documentation renders them without
 re-executing. CI runs them again in smoke mode (``BAYES_MECH_SMOKE=1``) through nbmake.
@@ -22,6 +24,28 @@ from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
 MAX_BYTES = 2_000_000
+
+
+def _code(nb) -> list[str]:
+    return [c.source.strip("\n") for c in nb.cells if c.cell_type == "code"]
+
+
+def refresh_text(source: Path) -> Path:
+    """Rewrite the Markdown cells from the source, keeping the outputs of the committed run."""
+    nb = jupytext.read(source)
+    target = HERE / f"{source.stem}.ipynb"
+    old = nbformat.read(target, as_version=4)
+    if _code(nb) != _code(old):
+        sys.exit(f"{source.name}: code cells changed since the last run; execute it instead")
+    old_code = iter(c for c in old.cells if c.cell_type == "code")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            done = next(old_code)
+            cell.outputs, cell.execution_count = done.outputs, done.execution_count
+    nb.metadata = old.metadata
+    nbformat.write(nb, target)
+    print(f"{target.name}: text refreshed")
+    return target
 
 
 def build(source: Path, execute: bool, timeout: int) -> Path:
@@ -59,13 +83,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="name prefixes, e.g. 01 05")
     parser.add_argument("--no-execute", action="store_true")
+    parser.add_argument("--text-only", action="store_true")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args()
     sources = sorted((HERE / "src").glob("*.py"))
     if args.only:
         sources = [s for s in sources if any(s.stem.startswith(p) for p in args.only)]
     for source in sources:
-        build(source, execute=not args.no_execute, timeout=args.timeout)
+        if args.text_only:
+            refresh_text(source)
+        else:
+            build(source, execute=not args.no_execute, timeout=args.timeout)
 
 
 if __name__ == "__main__":

@@ -63,21 +63,32 @@ def _benchmark_reports() -> list[Path]:
     return sorted(BENCHMARKS.glob("*.md")) if BENCHMARKS.is_dir() else []
 
 
-def _add_tree(files: Files, src_dir: Path, dest_prefix: str, pattern: str, config) -> None:
+def _add_tree(files: Files, src_dir: Path, pattern: str, config) -> None:
+    """Add the files under ``src_dir`` at the same path relative to the repository root.
+
+    (``src_dir=ROOT`` makes these ordinary files to every plugin, mkdocs-jupyter included.)
+    """
     for path in sorted(src_dir.rglob(pattern)):
         if not path.is_file() or any(part.startswith(".") for part in path.parts):
             continue
-        rel = f"{dest_prefix}/{path.relative_to(src_dir).as_posix()}"
+        rel = path.relative_to(ROOT).as_posix()
         if files.get_file_from_path(rel) is None:
-            files.append(File.generated(config, rel, abs_src_path=str(path)))
+            files.append(
+                File(
+                    rel,
+                    src_dir=str(ROOT),
+                    dest_dir=config["site_dir"],
+                    use_directory_urls=config["use_directory_urls"],
+                )
+            )
 
 
 @event_priority(100)  # before mkdocs-jupyter wraps the notebooks
 def on_files(files: Files, config) -> Files:
     if NOTEBOOKS.is_dir():
-        _add_tree(files, NOTEBOOKS, "notebooks", "*.ipynb", config)
+        _add_tree(files, NOTEBOOKS, "*.ipynb", config)
     if BENCHMARKS.is_dir():
-        _add_tree(files, BENCHMARKS, "benchmarks", "*", config)
+        _add_tree(files, BENCHMARKS, "*", config)
     return files
 
 
@@ -110,7 +121,9 @@ def _benchmark_index() -> str:
             if line.startswith("# "):
                 title = line[2:].strip()
                 break
-        lines.append(f"- [{title}](benchmarks/{path.name}) (`benchmarks/results/{path.name}`)")
+        lines.append(
+            f"- [{title}](benchmarks/results/{path.name}) (`benchmarks/results/{path.name}`)"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -144,6 +157,6 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
         markdown = markdown.replace("<!-- notebook-index -->", _notebook_index())
     if "<!-- benchmark-index -->" in markdown:
         markdown = markdown.replace("<!-- benchmark-index -->", _benchmark_index())
-    if page.file.src_uri.startswith("benchmarks/"):
+    if page.file.src_uri.startswith("benchmarks/results/"):
         markdown = _neutralise_dead_links(markdown, page, files)
     return markdown

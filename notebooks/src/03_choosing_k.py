@@ -42,7 +42,7 @@ print("ESS/N per intervention (posterior-mean mechanism):", diag["ess_fraction"]
 # ## The criteria
 #
 # Weighted BIC (and AIC) use the Kish effective sample size $N_\text{eff}$ in place of N
-# (see [Choosing K](../concepts/choosing-k.md)); the DP mixture fits 10 (smoke: 6) components
+# (docs: Concepts > Choosing K); the DP mixture fits 10 (smoke: 6) components
 # with a stick-breaking prior and counts those with non-negligible weight.
 
 # %%

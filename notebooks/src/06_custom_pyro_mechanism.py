@@ -25,6 +25,10 @@ import logging
 import os
 import warnings
 
+# tqdm.auto warns once that ipywidgets is missing; Pyro and
+# bayes-mech show no progress bars here.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,9 +36,6 @@ import pyro
 import pyro.distributions as dist
 import torch
 from sklearn.svm import SVC
-
-# tqdm.auto warns once that ipywidgets is missing; bayes-mech shows no progress bars here.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 import bayes_mech as bm
 from bayes_mech.mechanisms import GaussianMechanism, PyroMechanism
