@@ -304,6 +304,12 @@ def main(argv=None):
         default=min(2, os.cpu_count() or 1),
         help="threads for every library (torch, OpenMP, BLAS); 1 is robust on a busy machine",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="N,d,K,cov",
+        help="re-measure only this case (all libraries) and merge it into the saved results",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -321,8 +327,15 @@ def main(argv=None):
     shapes = [(*s, 0) for s in cfg["shapes"]]
     scaling = [(*s, 0) for s in cfg["scaling"]]
     batch = [tuple(cfg["batch"])]
-    results = {}
-    for case in shapes + batch + scaling:
+    results, remeasured, todo = {}, [], shapes + batch + scaling
+    if args.only:
+        wanted = {tuple(int(v) if v.isdigit() else v for v in s.split(",")) for s in args.only}
+        stored = json.loads(out.with_suffix(".json").read_text())
+        results = stored.get("results", stored)
+        remeasured = stored.get("remeasured", [])
+        todo = [c for c in todo if c in wanted or c[:4] in wanted]
+        remeasured += [list(c[:4]) for c in todo]
+    for case in todo:
         results[json.dumps(case)] = row = {}
         for lib in libs:
             row[lib] = run_case(lib, case, cfg, args.timeout)
@@ -368,6 +381,11 @@ def main(argv=None):
         metric,
     )
     lines += table("Scaling in N", scaling, results, libs, metric)
+    if remeasured:
+        lines.append(
+            "Re-measured later (all libraries, same settings) after a change to the row-feature "
+            f"cache: {', '.join(str(tuple(c)) for c in remeasured)}."
+        )
     loads = [r.get("load_before", 0.0) for row in results.values() for r in row.values()]
     lines.append(f"1-minute load average before the workers: {min(loads):.1f} to {max(loads):.1f}.")
     text = "\n".join(lines) + "\n"
@@ -375,7 +393,8 @@ def main(argv=None):
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-        out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+        saved = {"results": results, "remeasured": remeasured}
+        out.with_suffix(".json").write_text(json.dumps(saved, indent=1))
         print(f"wrote {out}")
     return 0
 

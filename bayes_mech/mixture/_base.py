@@ -4,7 +4,12 @@ Like scikit-learn's ``sklearn/mixture/_base.py``, this module owns everything th
 to one model: parameter validation (declared once in ``_parameter_constraints``), input checks,
 initialisation of the means (weighted k-means++, paper Alg. 1), ``n_init`` restarts, the iteration
 and its convergence test, bookkeeping, warnings and the scoring/sampling API. Subclasses supply
-``_initialize``, ``_m_step``, ``_log_const``, ``_lower_bound`` and ``_store``.
+``_initialize`` (parameters from the initial means), ``_m_step`` (parameters from the weighted
+statistics of :func:`~bayes_mech.mixture._covariances.weighted_statistics`), ``_log_const``
+(everything in ``log ρ`` but the Mahalanobis term), ``_lower_bound``, ``_store`` (fitted
+attributes) and ``_fitted_log_const`` (``_log_const`` from the fitted attributes, for scoring).
+Parameters travel as a dict of tensors with a leading member axis, so selecting the active
+members or the best restart is one indexing operation for every model.
 
 A fit with weights of shape ``(B, N)`` runs ``B · n_init`` mixtures as one batched computation over
 the same rows. Each member converges on its own: once ``|Δ lower bound| < tol`` its parameters are
