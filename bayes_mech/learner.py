@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -37,6 +38,7 @@ from bayes_mech._validation import (
 from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.mixture import select_n_components
+from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.resampling import causal_bootstrap, cwgmm_resample
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
@@ -52,6 +54,8 @@ __all__ = ["MechanismLearner"]
 
 #: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
 K_CANDIDATES = range(1, 11)
+#: The mixtures' default diagonal regularisation (``WeightedGaussianMixture(reg_covar=...)``).
+REG_COVAR = 1e-6
 #: Share of each member's deconfounded samples held out to estimate its residual variance.
 HOLDOUT_FRACTION = 0.2
 
@@ -61,6 +65,27 @@ def _fit_member(estimator, X: np.ndarray, y: np.ndarray, seed: int):
     if "random_state" in estimator.get_params(deep=False):
         estimator.set_params(random_state=seed)
     return estimator.fit(X, y)
+
+
+def _warn_if_below_covariance_floor(Xf: np.ndarray, where: str) -> None:
+    """Warn when columns vary less than the mixtures' ``reg_covar`` floor can represent.
+
+    Every covariance gets ``reg_covar = 1e-6`` on its diagonal, so a column with variance
+    ``<< 1e-4`` (a feature measured on a 1e-8 scale, or a constant one) comes back from the
+    CW-GMMs with noise of standard deviation ~1e-3, swamping the data in that column.
+    """
+    var = Xf.var(axis=0)
+    low = np.flatnonzero(var < 100 * REG_COVAR)
+    if low.size:
+        shown = ", ".join(f"column {j} (variance {var[j]:.3g})" for j in low[:10].tolist())
+        warnings.warn(
+            f"{low.size} column(s) of {where} vary less than the mixtures' covariance floor "
+            f"(reg_covar = {REG_COVAR:g}) can represent: {shown}. The deconfounded samples get "
+            f"noise of standard deviation ~{REG_COVAR**0.5:.0e} there; rescale X (e.g. "
+            "feature_map=StandardScaler()) or drop constant columns.",
+            MixtureWarning,
+            stacklevel=4,
+        )
 
 
 class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
@@ -371,6 +396,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             else:
                 self.feature_map_ = None
                 Xf = X
+        _warn_if_below_covariance_floor(Xf, "feature_map space" if self.feature_map else "X")
         with self._stage("n_components", bar):
             self.n_components_ = self._choose_k(Xf, lw, seeds["k"])
         with self._stage("cwgmm", bar):
