@@ -129,7 +129,13 @@ class RowFeatures:
         self.n_second, self.n_features = n_second, n_second + d + 1
         self.flat_iu = self.iu[0] * d + self.iu[1]
         fits = n * self.n_features * X.element_size() <= min(FEATURE_CACHE_BYTES, CHUNK_BYTES * 4)
-        self.cache = self.build(X) if fits else None
+        self.cache = None
+        if fits:  # built chunk by chunk: the outer products of all rows at once would be N·d²
+            cache = X.new_empty(n, self.n_features)
+            step = chunk_rows(n, X.element_size() * (d * d + self.n_features))
+            for start in range(0, n, step):
+                cache[start : start + step] = self.build(X[start : start + step])
+            self.cache = cache
 
     def build(self, x):
         c, d = x.shape
