@@ -61,7 +61,7 @@ within this run's time; re-run on a quiet machine before quoting wall-clock rati
 (42x wall).** Almost all of it is the estimator stage: the ensemble trains 32 SVC(kernel="linear",
 C=5) models on 5,000 rows each (libsvm, about 1.3 s CPU each here), mechanism-learn trains one.
 No deconfounding speed-up can hide a 32x larger estimator bill. n_jobs=2 cut the wall time of that
-stage only 25 % under this load (two workers compete with ~20 other runnable processes).
+stage only 25 % (at load 13 against 7.8; two workers compete with ~20 other runnable processes).
 The deconfounding stages themselves (p(z|y), weights, CW-GMM) cost about 20 s wall for 64 batched
 mixtures (S x M = 32 x 2, K = 7 and 4, full covariances) against 1.5 s for mechanism-learn's 2.
 
@@ -69,7 +69,7 @@ mixtures (S x M = 32 x 2, K = 7 and 4, full covariances) against 1.5 s for mecha
 trains on 156 deconfounded rows, 5,000 in all, as many as the point pipeline) costs 2.96x
 mechanism-learn's CPU time, with the same accuracy (85.3 % non-confounded vs 85.2 % at full
 n_samples and 84.1 % for mechanism-learn; one seed). Our point pipeline with the same K is
-cheaper than mechanism-learn's (0.73x CPU; 1.18x wall at equal load, within noise); our default
+cheaper than mechanism-learn's in CPU time (0.73x; 1.18x in wall time at equal load); our default
 K="bic" adds weighted-BIC selection over K = 1..10 (x1.42 CPU).
 
 **Weights.** Front-door weights of A.1 are thin: S=1 min ESS/N 0.011, max k-hat 0.78; S=32 (with
