@@ -165,16 +165,12 @@ def _weights_summary(learner) -> dict:
 
 
 def _linear(task, model) -> dict:
-    import numpy as np
+    """Boundary angle (A.1) or slope/intercept (A.2), as the demo reports them."""
+    from types import SimpleNamespace
 
-    members = getattr(model, "estimators_", [model])
-    if task == "A.1":
-        ang = [np.degrees(np.arctan2(abs(m.coef_[0, 1]), abs(m.coef_[0, 0]))) for m in members]
-        return {"boundary_angle_deg": float(np.mean(ang))}
-    return {
-        "slope": float(np.mean([m.coef_.ravel()[0] for m in members])),
-        "intercept": float(np.mean([m.intercept_ for m in members])),
-    }
+    from bayes_mech.experiments import _linear_summary
+
+    return _linear_summary(SimpleNamespace(key=task), model)
 
 
 def _score(task, pred, y) -> float:
