@@ -233,8 +233,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
 
     def _check_data(self, X, y, z):
         X = check_array(X, "X", ndim=2, min_rows=2)
-        y_raw = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-        y = check_labels(y_raw, "y", min_rows=2)
+        y = check_labels(y, "y", min_rows=2)
         z = check_array(z, "z", ndim=2, allow_1d=True, min_rows=2, dtype=None)
         check_consistent_length(X=X, y=y, z=z)
         if np.unique(y).size < 2:
@@ -325,7 +324,6 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
                     samples = causal_bootstrap(
                         X, lw, per_value + n_holdout, random_state=seeds["sample"]
                     )
-                    samples = np.asarray(samples[0] if isinstance(samples, tuple) else samples)
                     self.n_components_ = self.feature_map_ = None
                     self.mixtures_ = self.mixture_fit_ = self.interventional_model_ = None
             else:
