@@ -161,6 +161,7 @@ def test_chunked_statistics_equal_one_chunk(rng, covariance_type, monkeypatch):
     kw = {"covariance_type": covariance_type, "random_state": 0, "tol": 1e-9, "max_iter": 500}
     whole = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
     monkeypatch.setattr(cov_ops, "CHUNK_BYTES", 4096)  # a few rows per chunk
+    monkeypatch.setattr(cov_ops, "FEATURE_CACHE_BYTES", 0)  # row features rebuilt per chunk
     assert cov_ops.chunk_rows(len(X), cov_ops._row_bytes(covariance_type, 2, 3, 3, 8)) < 20
     chunked = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
     assert_same_fit(whole, chunked, atol=1e-10)

@@ -32,9 +32,10 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CHUNK_BYTES = 2**27
 #: Target size of the per-chunk responsibility block on the moment path (about an L2 cache).
 CACHE_BYTES = 2**18
-#: Row features Φ (``N × F``) are built once per fit when they fit in this many bytes; otherwise
-#: they are rebuilt per chunk (at d = 64 that rebuild costs ~3x the two GEMMs it feeds).
-FEATURE_CACHE_BYTES = 2**29
+#: Row features Φ (``N × F``, ``F ≈ d²/2``) are built once per fit when they fit in this many
+#: bytes; otherwise they are rebuilt per chunk, which costs ~3x the two GEMMs they feed (measured
+#: at d = 16 and d = 64). This cache is the only memory above ``O(chunk · B · K + N · d)``.
+FEATURE_CACHE_BYTES = 2**31
 
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
@@ -128,7 +129,7 @@ class RowFeatures:
         n_second = {"diag": d, "spherical": 1}.get(covariance_type, self.iu.shape[1])
         self.n_second, self.n_features = n_second, n_second + d + 1
         self.flat_iu = self.iu[0] * d + self.iu[1]
-        fits = n * self.n_features * X.element_size() <= min(FEATURE_CACHE_BYTES, CHUNK_BYTES * 4)
+        fits = n * self.n_features * X.element_size() <= FEATURE_CACHE_BYTES
         self.cache = None
         if fits:  # built chunk by chunk: the outer products of all rows at once would be N·d²
             cache = X.new_empty(n, self.n_features)
