@@ -107,6 +107,39 @@ def run_one(n: int, seed: int) -> dict:
     }
 
 
+def em_cpu(n: int, iters: int = 5) -> dict:
+    """CPU seconds per EM iteration of the CW-GMM stage's batched fit, single-threaded.
+
+    B = S·M = 16 mixtures, K = 3, d = 16, ``tol=0``: ``(T(1 + iters) − T(1)) / iters`` in
+    ``time.process_time``, which cancels the initialisation and is far less sensitive than wall
+    time to other processes sharing the cores.
+    """
+    import warnings
+
+    import numpy as np
+    import torch
+
+    import bayes_mech as bm
+    from bayes_mech.exceptions import ConvergenceWarning
+
+    torch.set_num_threads(1)
+    X, _, _ = make_data(n)
+    W = np.random.default_rng(0).exponential(size=(2 * S, n))
+    cpu = {}
+    for max_iter in (1, 1 + iters):
+        gm = bm.WeightedGaussianMixture(K, tol=0, max_iter=max_iter, random_state=0)
+        start = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(X, sample_weight=W)
+        cpu[max_iter] = time.process_time() - start
+    return {
+        "n": n,
+        "cpu_per_iter_s": (cpu[1 + iters] - cpu[1]) / iters,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
 def _load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
@@ -230,12 +263,30 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--em-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--em-only", action="store_true", help="only the single-thread EM CPU-time check; prints"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--out", default=str(HERE / "results" / "scale.md"))
     parser.add_argument("--note", default="", help="a line appended to the results file")
     args = parser.parse_args(argv)
     if args.child is not None:
         print(json.dumps(run_one(args.child, args.seed)))
+        return 0
+    if args.em_child is not None:
+        print(json.dumps(em_cpu(args.em_child)))
+        return 0
+    if args.em_only:
+        rows = []
+        for n in args.sizes:
+            cmd = [sys.executable, __file__, "--em-child", str(n)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+        for a, b in itertools.pairwise(rows):
+            ratio = (b["cpu_per_iter_s"] / a["cpu_per_iter_s"]) / (b["n"] / a["n"])
+            print(f"EM CPU per iteration, {a['n']:,} -> {b['n']:,}: ratio {ratio:.2f}")
         return 0
     import torch
 
