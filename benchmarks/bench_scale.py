@@ -211,7 +211,7 @@ def to_markdown(results, lin, meta) -> str:
         + " | ".join(stages)
         + " | total | CPU s | EM iterations (mean / max) | peak RSS (GiB) |"
         " RSS before fit (GiB) | min ESS/N |",
-        "|---:|" + "---:|" * (len(stages) + 7),
+        "|---:|" + "---:|" * (len(stages) + 6),
     ]
     for r in results:
         cells = " | ".join(f"{r['stages'][s]:.2f}" for s in stages)
