@@ -201,6 +201,8 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
                 "estimator must be a scikit-learn estimator with fit and predict; got "
                 f"{type(self.estimator).__name__}."
             )
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True or False; got {self.progress!r}.")
         check_positive_int(self.n_draws, "n_draws", minimum=1)
         check_option(self.resampler, "resampler", ("cwgmm", "bootstrap"))
         check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))

@@ -294,3 +294,10 @@ def test_predict_with_wrong_number_of_features(a1_learner):
         ValueError, match="X has 3 features, but MechanismLearner was fitted with 2"
     ):
         a1_learner.predict(np.zeros((4, 3)))
+
+
+def test_progress_must_be_a_bool(a1):
+    train, _ = a1
+    learner = bm.MechanismLearner(LogisticRegression(), n_draws=2, progress="yes")
+    with pytest.raises(TypeError, match="progress must be True or False; got 'yes'"):
+        learner.fit(train.X, train.y, train.z)

@@ -403,3 +403,14 @@ def test_refit_replaces_previous_fit(rng):
         mech.fit(np.where(y == 1, 2, 3), z[:, :1])
     np.testing.assert_array_equal(mech.classes_, [2, 3])
     assert mech.posterior_mean()["loc"].shape == (1, 2, 1)
+
+
+def test_categorical_mechanism_refuses_continuous_z():
+    # Each distinct float would become its own category: refused, naming the remedy.
+    from bayes_mech.mechanisms import CategoricalMechanism
+
+    y = np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"z must hold integer category codes.*such as 0\.37"):
+        CategoricalMechanism().fit(y, np.array([0.37, 1.2, 2.5, 0.1]))
+    fitted = CategoricalMechanism().fit(y, np.array([0.0, 1.0, 1.0, 0.0]))  # whole floats: codes
+    assert fitted.log_prob(np.array([0.0, 1.0]), [0, 1]).shape == (1, 2, 2)

@@ -232,7 +232,16 @@ class Mechanism(BaseEstimator, ABC):
 
     def _check_z(self, z, min_rows: int = 2) -> np.ndarray:
         if self.z_kind == "discrete":
-            return check_labels(z, "z", min_rows=min_rows)
+            z_arr = check_labels(z, "z", min_rows=min_rows)
+            # Every distinct float would otherwise become its own category: silently wrong.
+            if z_arr.dtype.kind == "f" and not np.all(z_arr == np.round(z_arr)):
+                example = z_arr[z_arr != np.round(z_arr)][0]
+                raise ValueError(
+                    f"z must hold integer category codes for {type(self).__name__}; got "
+                    f"non-integer values such as {example:g}. For a continuous z use "
+                    "GaussianMechanism or LinearGaussianMechanism."
+                )
+            return z_arr
         return check_array(z, "z", ndim=2, allow_1d=True, min_rows=min_rows)
 
     def _z_tensor(self, z) -> torch.Tensor:
