@@ -37,7 +37,7 @@ from bayes_mech._validation import (
 )
 from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
-from bayes_mech.mixture import select_n_components
+from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
 from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.resampling import causal_bootstrap, cwgmm_resample
 from bayes_mech.weights import (
@@ -54,8 +54,9 @@ __all__ = ["MechanismLearner"]
 
 #: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
 K_CANDIDATES = range(1, 11)
-#: The mixtures' default diagonal regularisation (``WeightedGaussianMixture(reg_covar=...)``).
-REG_COVAR = 1e-6
+#: The CW-GMMs' diagonal regularisation: read from the mixture's own default, which
+#: ``cwgmm_resample`` uses, so the warning below cannot drift from what is fitted.
+REG_COVAR = WeightedGaussianMixture().reg_covar
 #: Share of each member's deconfounded samples held out to estimate its residual variance.
 HOLDOUT_FRACTION = 0.2
 
