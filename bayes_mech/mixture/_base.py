@@ -291,19 +291,20 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         lb = torch.full((n_members,), -torch.inf, dtype=Xc.dtype, device=device)
         change = torch.full_like(lb, torch.inf)
         history = torch.full((n_members, max(1, self.max_iter)), torch.nan, dtype=Xc.dtype)
-        n_iter = torch.zeros(n_members, dtype=torch.long)
+        history = history.to(device)
+        n_iter = torch.full((n_members,), self.max_iter, dtype=torch.long)
         converged = torch.zeros(n_members, dtype=torch.bool)
-        active = torch.arange(n_members, device=device)
+        active = None  # indices of the members still iterating; None while that is all of them
         features = None
         if cov_ops.uses_moments(self.covariance_type, Xc.shape[1]):
             features = cov_ops.RowFeatures(Xc, self.covariance_type)  # built once per fit
         for it in range(1, self.max_iter + 1):
-            full = active.numel() == n_members
-            sub = params if full else {k: v[active] for k, v in params.items()}
-            w_sub = W if full else W[active]
+            # The common case (every member active) avoids all indexing: at small sizes the
+            # per-iteration op count, not the arithmetic, sets the speed.
+            sub = params if active is None else {k: v[active] for k, v in params.items()}
             stats = cov_ops.weighted_statistics(
                 Xc,
-                w_sub,
+                W if active is None else W[active],
                 sub["means"],
                 sub["precisions_cholesky"],
                 self._log_const(sub),
@@ -314,28 +315,36 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
             )
             new = self._m_step(stats, sub)
             new_lb = self._lower_bound(stats, new)
-            if full:
+            if active is None:
                 params = new
+                step = new_lb - lb
+                lb, change = new_lb, step
+                history[:, it - 1] = new_lb
             else:
                 for key, val in new.items():
                     params[key][active] = val
-            idx = active.cpu()
-            step = new_lb - lb[active]
-            lb[active], change[active] = new_lb, step
-            history[idx, it - 1] = new_lb.cpu()
-            n_iter[idx] = it
-            done = (step.abs() < self.tol).cpu()
-            converged[idx[done]] = True
-            active = active[~done.to(device)]
-            if active.numel() == 0:
+                step = new_lb - lb[active]
+                lb[active], change[active] = new_lb, step
+                history[active, it - 1] = new_lb
+            done = step.abs() < self.tol
+            if not bool(done.any()):  # the one host sync per iteration
+                continue
+            idx = (torch.arange(n_members, device=device) if active is None else active)[done]
+            n_iter[idx.cpu()] = it
+            converged[idx.cpu()] = True
+            remaining = ~done
+            if not bool(remaining.any()):
                 break
+            active = (torch.arange(n_members, device=device) if active is None else active)[
+                remaining
+            ]
         if self.max_iter == 0:
             stats = cov_ops.weighted_statistics(
                 Xc, W, params["means"], params["precisions_cholesky"], self._log_const(params),
                 self.covariance_type, self.reg_covar, entropy=self._needs_entropy,
             )  # fmt: skip
             lb = self._lower_bound(stats, params)
-        return params, lb, history, n_iter, converged, change
+        return params, lb, history.cpu(), n_iter, converged, change
 
     def _warn_convergence(self, max_iter, converged, change, batched):
         if max_iter == 0 or bool(converged.all()):

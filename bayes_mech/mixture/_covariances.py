@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import scipy.linalg.blas
 import torch
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+#: BLAS symmetric rank-k updates by dtype (see :func:`_add_gram`).
+_SYRK = {torch.float64: scipy.linalg.blas.dsyrk, torch.float32: scipy.linalg.blas.ssyrk}
 
 #: Bytes of temporaries one chunk of rows may use; tests lower it to exercise chunking.
 CHUNK_BYTES = 2**27
@@ -129,6 +134,15 @@ class RowFeatures:
         n_second = {"diag": d, "spherical": 1}.get(covariance_type, self.iu.shape[1])
         self.n_second, self.n_features = n_second, n_second + d + 1
         self.flat_iu = self.iu[0] * d + self.iu[1]
+        # Precomputed so each iteration is a handful of ops: the coefficient of x_i x_j is
+        # −½ Λ_ij, doubled off the diagonal (x_i x_j appears twice), and ``sym_index`` maps
+        # every (i, j) of a d × d matrix to its upper-triangle feature, to unpack Σ w r x xᵀ in
+        # one gather.
+        diagonal = (self.iu[0] == self.iu[1]).to(X.dtype)
+        self.second_scale = -0.5 * (2.0 - diagonal)
+        position = torch.zeros(d, d, dtype=torch.long, device=X.device)
+        position[self.iu[0], self.iu[1]] = torch.arange(self.iu.shape[1], device=X.device)
+        self.sym_index = (position + torch.triu(position, 1).T).flatten()
         fits = n * self.n_features * X.element_size() <= FEATURE_CACHE_BYTES
         self.cache = None
         if fits:  # built chunk by chunk: the outer products of all rows at once would be N·d²
@@ -158,7 +172,7 @@ class RowFeatures:
         return self.cache[start:stop] if self.cache is not None else self.build(self.X[start:stop])
 
     def coefficients(self, means, prec_chol, log_const):
-        """``A`` of shape ``(F, B·K)`` with ``φ(x) · A[:, bk] = log ρ_bk(x)``."""
+        """``A`` of shape ``(B, K, F)`` with ``φ(x) · A[b, k] = log ρ_bk(x)``."""
         b, k, d = means.shape
         ctype = self.covariance_type
         if ctype in ("diag", "spherical"):
@@ -166,16 +180,13 @@ class RowFeatures:
             p2d = p2 if ctype == "diag" else p2[..., None].expand(b, k, d)
             second = -0.5 * (p2 if ctype == "diag" else p2[..., None])
             linear = p2d * means
-            const = log_const - 0.5 * (linear * means).sum(-1)
         else:
             prec = prec_chol @ prec_chol.mT  # Λ = P Pᵀ
             prec = prec if ctype == "full" else prec[:, None].expand(b, k, d, d)
-            off = 2.0 - (self.iu[0] == self.iu[1]).to(prec.dtype)  # x_i x_j appears twice, i ≠ j
-            second = -0.5 * prec[..., self.iu[0], self.iu[1]] * off
-            linear = (prec @ means[..., None])[..., 0]
-            const = log_const - 0.5 * (linear * means).sum(-1)
-        coef = torch.cat([second, linear, const[..., None]], -1)  # (B, K, F)
-        return coef.reshape(b * k, -1).T
+            second = prec.reshape(b, k, d * d).index_select(-1, self.flat_iu) * self.second_scale
+            linear = (prec @ means[..., None]).squeeze(-1)
+        const = log_const - 0.5 * (linear * means).sum(-1)
+        return torch.cat([second, linear, const[..., None]], -1)
 
     def unpack(self, totals, d):
         """Split ``Σ_n w r φ(x_n)`` of shape ``(B, K, F)`` into counts, sums and second sums."""
@@ -183,10 +194,7 @@ class RowFeatures:
         s1 = totals[..., self.n_second : self.n_second + d]
         second = totals[..., : self.n_second]
         if self.covariance_type in ("full", "tied"):
-            s2 = totals.new_zeros(*totals.shape[:-1], d, d)
-            s2[..., self.iu[0], self.iu[1]] = second
-            s2[..., self.iu[1], self.iu[0]] = second
-            second = s2
+            second = second.index_select(-1, self.sym_index).unflatten(-1, (d, d))
         elif self.covariance_type == "spherical":
             second = second[..., 0]
         return nk, s1, second
@@ -200,8 +208,8 @@ def log_rho(x, means, prec_chol, log_const, covariance_type):
     b, k, d = means.shape
     if uses_moments(covariance_type, d):
         feats = RowFeatures(x, covariance_type)
-        out = feats.rows(0, x.shape[0]) @ feats.coefficients(means, prec_chol, log_const)
-        return out.T.reshape(b, k, -1)
+        coef = feats.coefficients(means, prec_chol, log_const).reshape(b * k, -1)
+        return (coef @ feats.rows(0, x.shape[0]).T).view(b, k, -1)
     quad, _ = _direct_quadratic(x, means, prec_chol, covariance_type)
     return log_const[..., None] - 0.5 * quad
 
@@ -215,7 +223,7 @@ def gaussian_log_const(log_weights, prec_chol, covariance_type, n_features):
     return log_weights + logdet - 0.5 * n_features * math.log(2 * math.pi)
 
 
-def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None):
+def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffers=None):
     """``(x − μ_k)ᵀ Σ_k⁻¹ (x − μ_k)`` with ``D = x − μ_k`` of shape ``(B, K, c, d)`` (returned for
     reuse by the M-step).
 
@@ -223,13 +231,47 @@ def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None):
     batched triangular solve, half the flops of the matmul ``D P`` (3x faster at d = 784,
     measured); without it (scoring from fitted attributes) ``‖D P‖²`` is used.
     """
-    diff = x[None, None] - means[:, :, None, :]
+    if buffers is None:
+        diff = x[None, None] - means[:, :, None, :]
+    else:  # reused across chunks: fresh multi-MB tensors cost a page fault per 4 KiB
+        diff = torch.sub(x[None, None], means[:, :, None, :], out=buffers[0][:, :, : len(x)])
     if cov_chol is not None:
-        chol_t = cov_chol.mT if covariance_type == "full" else cov_chol.mT[:, None]
-        z = torch.linalg.solve_triangular(chol_t, diff, upper=True, left=False)
-        return z.square_().sum(-1), diff
+        chol = cov_chol if covariance_type == "full" else cov_chol[:, None]
+        # Solving L zᵀ = Dᵀ on the transposed view hands LAPACK a column-major right-hand side
+        # as is; the row-major ``left=False`` form copies D first (1.2x slower at d = 784).
+        out = None if buffers is None else buffers[1][:, :, : len(x)].mT
+        z = torch.linalg.solve_triangular(chol, diff.mT, upper=False, out=out)
+        return z.square_().sum(-2), diff
     prec = prec_chol if covariance_type == "full" else prec_chol[:, None]
     return (diff @ prec.contiguous()).square().sum(-1), diff
+
+
+def _add_gram(out: torch.Tensor, scaled: torch.Tensor) -> None:
+    """``out += scaledᵀ scaled`` over the last two axes, shape ``(B, K, d, d)``.
+
+    On the CPU this is BLAS ``syrk`` (scipy's bindings; torch has none), which computes one
+    triangle: half the flops of the GEMM and 1.9x faster at d = 784 (measured). It fills the
+    lower triangle of ``out`` (row-major), which :func:`_symmetrize_lower` completes once at the
+    end. Elsewhere a batched GEMM fills both triangles.
+    """
+    if out.device.type != "cpu" or out.dtype not in _SYRK:
+        out += scaled.mT @ scaled
+        return
+    syrk = _SYRK[out.dtype]
+    acc, rows = out.numpy(), scaled.contiguous().numpy()
+    for b, k in np.ndindex(acc.shape[:2]):  # each call is O(c · d²): the loop costs nothing
+        # Row-major (c, d) is column-major (d, c): syrk(A Aᵀ) with A = that view, accumulating
+        # into the column-major view of out[b, k] (its upper triangle = our lower one).
+        syrk(1.0, rows[b, k].T, beta=1.0, c=acc[b, k].T, trans=0, overwrite_c=1)
+
+
+def _symmetrize_lower(mat: torch.Tensor) -> torch.Tensor:
+    """Copy the lower triangle onto the (zero) upper one after :func:`_add_gram` on the CPU."""
+    if mat.device.type != "cpu" or mat.dtype not in _SYRK:
+        return mat
+    out = mat + mat.mT  # the upper triangle is exactly zero, so only the diagonal doubles
+    out.diagonal(dim1=-2, dim2=-1).mul_(0.5)
+    return out
 
 
 def covariance_cholesky_from_precision(prec_chol):
@@ -287,13 +329,15 @@ def weighted_statistics(
     moments = uses_moments(covariance_type, d)
     if moments:
         feats = features if features is not None else RowFeatures(X, covariance_type)
-        # Columns ordered (k, b): log ρ comes out as (c, K, B), softmax-friendly (see above).
-        coef = feats.coefficients(means, prec_chol, log_const).view(-1, b, k)
-        coef = coef.transpose(1, 2).reshape(-1, k * b)
+        # Rows ordered (k, b): log ρ = Aᵀ Φᵀ comes out as (K, B, c), so every reduction over the
+        # components runs over the outermost axis, vectorised along the contiguous rows (2x
+        # faster than reducing a short inner axis, measured at K = 6, B = 1).
+        coef = feats.coefficients(means, prec_chol, log_const)
+        coef_t = coef.transpose(0, 1).reshape(k * b, -1)  # (K·B, F)
         totals = torch.zeros(k * b, feats.n_features, **kw)
         uncached = 0 if feats.cache is not None else feats.n_features
         row_bytes = X.element_size() * (3 * b * k + uncached)
-        # Chunks of about CACHE_BYTES keep the (c, B, K) temporaries in cache across the
+        # Chunks of about CACHE_BYTES keep the (K, B, c) temporaries in cache across the
         # max, exp, sum and weighting passes (measured ~2x faster than one big chunk).
         cache_rows = max(128, CACHE_BYTES // (X.element_size() * b * k))
         chunk = min(chunk_rows(n, row_bytes), cache_rows)
@@ -303,21 +347,21 @@ def weighted_statistics(
         nk = torch.zeros(b, k, **kw)
         s1 = torch.zeros(b, k, d, **kw)
         s2 = torch.zeros(b, k, d, d, **kw)
+        buffers = (torch.empty(b, k, chunk, d, **kw), torch.empty(b, k, chunk, d, **kw))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         w = W[:, start:stop]
         if moments:
             phi = feats.rows(start, stop)
-            wt = w.T  # (c, B)
-            log_rho = (phi @ coef).view(-1, k, b)  # (c, K, B)
-            rw, lse, log_r = _weighted_resp(log_rho, wt[:, None, :], 1, entropy)
-            log_norm += (wt * lse).sum(0)
+            log_rho = (coef_t @ phi.mT).view(k, b, -1)  # (K, B, c)
+            rw, lse, log_r = _weighted_resp(log_rho, w, 0, entropy)
+            log_norm += (w * lse).sum(-1)
             if entropy:
-                ent += (rw * log_r).sum((0, 1))
-            totals += rw.view(-1, k * b).T @ phi
+                ent += (rw * log_r).sum((0, 2))
+            totals.addmm_(rw.view(k * b, -1), phi)
         else:
             quad, diff = _direct_quadratic(
-                X[start:stop], means, prec_chol, covariance_type, cov_chol
+                X[start:stop], means, prec_chol, covariance_type, cov_chol, buffers
             )
             log_rho = log_const[..., None] - 0.5 * quad  # (B, K, c)
             rw, lse, log_r = _weighted_resp(log_rho, w[:, None, :], 1, entropy)
@@ -328,8 +372,7 @@ def weighted_statistics(
             nk += rw_sum
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
             s1 += rw @ X[start:stop] - rw_sum[..., None] * means
-            scaled = diff.mul_(rw.sqrt_()[..., None])
-            s2 += scaled.mT @ scaled
+            _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
     if moments:
         nk, s1, s2 = feats.unpack(totals.view(k, b, -1).transpose(0, 1), d)
@@ -346,11 +389,12 @@ def weighted_statistics(
         nk = nk + eps
         delta = s1 / nk[..., None]
         new_means = means + delta
-        cov = s2 / nk[..., None, None] - delta[..., :, None] * delta[..., None, :]
+        shift = delta[..., :, None] * delta[..., None, :]
+        cov = _symmetrize_lower(s2) / nk[..., None, None] - shift
     if covariance_type == "tied":
         cov = (nk[..., None, None] * cov).sum(1) / nk.sum(1)[:, None, None]
     if covariance_type in ("full", "tied"):
-        cov = cov + reg_covar * torch.eye(d, **kw)
+        cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)  # cov is a fresh tensor: in place is safe
     else:
         cov = cov + reg_covar
     return nk, new_means, cov, log_norm, ent
