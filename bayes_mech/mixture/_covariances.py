@@ -149,21 +149,25 @@ class RowFeatures:
             cache = X.new_empty(n, self.n_features)
             step = chunk_rows(n, X.element_size() * (d * d + self.n_features))
             for start in range(0, n, step):
-                cache[start : start + step] = self.build(X[start : start + step])
+                self.build(X[start : start + step], out=cache[start : start + step])
             self.cache = cache
 
-    def build(self, x):
+    def build(self, x, out=None):
+        """Φ of the rows ``x``, shape ``(c, F)``, written into ``out`` when given."""
         c, d = x.shape
-        out = x.new_empty(c, self.n_features)
+        out = x.new_empty(c, self.n_features) if out is None else out
         if self.covariance_type == "diag":
             torch.mul(x, x, out=out[:, :d])
         elif self.covariance_type == "spherical":
             torch.sum(x * x, 1, keepdim=True, out=out[:, :1])
         else:
-            # One broadcast outer product and one contiguous gather of its upper triangle:
-            # ~1.5x faster than gathering both factors (measured).
-            outer = (x[:, :, None] * x[:, None, :]).view(c, d * d)
-            torch.index_select(outer, 1, self.flat_iu, out=out[:, : self.n_second])
+            # Row i of the upper triangle, x_i · x_{i:}, written in place: no (c, d²) outer
+            # product and no column gather (index_select over columns made the feature build
+            # cost more than four EM iterations at d = 64; measured).
+            col = 0
+            for i in range(d):
+                torch.mul(x[:, i : i + 1], x[:, i:], out=out[:, col : col + d - i])
+                col += d - i
         out[:, self.n_second : self.n_second + d] = x
         out[:, -1] = 1.0
         return out
