@@ -56,11 +56,37 @@ def test_aic_never_chooses_fewer_than_bic():
 def test_candidates_beyond_positive_rows_score_inf():
     X, _ = four_blobs(2, n=10)
     w = np.zeros(len(X))
-    w[:5] = 1.0
-    result = select_n_components(X, w, candidates=[1, 2, 6], random_state=0)
+    w[:12] = 1.0  # N_eff = 12 > 11 parameters of K = 2, so only the row count rules out K = 13
+    result = select_n_components(X, w, candidates=[1, 2, 13], random_state=0)
     assert np.isinf(result.scores[2]) and np.all(np.isfinite(result.scores[:2]))
-    with pytest.raises(ValueError, match="Every candidate exceeds the 5 rows"):
-        select_n_components(X, w, candidates=[6, 7])
+    with pytest.raises(ValueError, match="Every candidate exceeds the 12 rows"):
+        select_n_components(X, w, candidates=[13, 14])
+
+
+def test_candidates_with_more_parameters_than_effective_rows_are_skipped():
+    # 2-D full mixtures have 6K - 1 free parameters. On 20 rows from 2 clusters, plain BIC
+    # chose K = 10 in every seed (collapsed components); with the rule only K <= 3 (17 < 20)
+    # compete, and the choice is 2 or 3.
+    chosen = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        X = np.concatenate([rng.normal(c, 1.0, (10, 2)) for c in ([0, 0], [6, 0])])
+        result = select_n_components(X, random_state=0)
+        assert np.isfinite(result.scores[:3]).all() and np.isinf(result.scores[3:]).all()
+        chosen.append(int(result.n_components))
+    assert set(chosen) <= {2, 3} and chosen.count(2) >= 3, chosen
+    # Per batch member, from the Kish ESS of its weights: member 0 has N_eff = 600, member 1
+    # puts its mass on 12 rows (N_eff = 12 after its tiny tail), so only K = 1 (5 parameters)
+    # and K = 2 (11) are identified for it.
+    X, _ = four_blobs(0)
+    w_thin = np.full(len(X), 1e-9)
+    w_thin[::50] = 1.0
+    result = select_n_components(
+        X, np.stack([np.ones(len(X)), w_thin]), range(1, 6), random_state=0
+    )
+    assert np.isfinite(result.scores[0]).all()
+    assert np.isfinite(result.scores[1, :2]).all() and np.isinf(result.scores[1, 2:]).all()
+    assert result.n_components[0] == 4 and result.n_components[1] <= 2
 
 
 def test_dp_criterion():

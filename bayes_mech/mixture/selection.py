@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_mech._validation import check_option, check_positive_int, check_sample_weight
-from bayes_mech.mixture._base import _check_X
+from bayes_mech.mixture._base import _check_X, kish_ess
+from bayes_mech.mixture._covariances import COVARIANCE_TYPES, n_parameters
 from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
 from bayes_mech.mixture.gaussian import WeightedGaussianMixture
 
@@ -27,7 +28,9 @@ class SelectionResult:
         The ``K`` tried (``"bic"``/``"aic"``), or ``1..max(candidates)`` for ``"dp"``.
     scores : ndarray of shape (n_candidates,) or (n_batch, n_candidates)
         ``"bic"``/``"aic"``: the criterion of each candidate (lower is better; ``inf`` where a
-        candidate had fewer positive-weight rows than components). ``"dp"``: the fitted DP
+        candidate was not fitted: fewer positive-weight rows than components, or, except for
+        the smallest candidate, at least as many free parameters as the effective sample size
+        :math:`N_{\rm eff}`). ``"dp"``: the fitted DP
         mixture's component weights sorted in decreasing order, so that ``n_components`` is the
         number of them above ``weight_threshold``.
     estimator : WeightedGaussianMixture or WeightedBayesianGaussianMixture
@@ -64,7 +67,12 @@ def select_n_components(
         \mathrm{BIC}(K) = -2 N_{\rm eff} \sum_n \bar w_n \log p(x_n \mid \hat\theta_K)
         + k_K \log N_{\rm eff}, \qquad \mathrm{AIC}(K) = \ldots + 2 k_K,
 
-    with :math:`N_{\rm eff}` the Kish effective sample size (paper §3, step 3). ``"dp"`` fits one
+    with :math:`N_{\rm eff}` the Kish effective sample size (paper §3, step 3). A candidate with
+    ``k_K >= N_eff`` free parameters is skipped (unless it is the smallest): such a mixture can
+    put components on single rows, whose likelihood then grows without bound as their
+    covariances shrink to ``reg_covar``, so its criterion measures ``reg_covar``, not the data
+    (unweighted BIC chose K = 10 on 20 rows from 2 clusters in 5 of 5 seeds without this rule).
+    Front-door weights often leave a few dozen effective rows, so this matters. ``"dp"`` fits one
     :class:`WeightedBayesianGaussianMixture` truncated at ``max(candidates)`` and counts the
     components whose weight exceeds its ``weight_threshold``.
 
@@ -124,14 +132,20 @@ def select_n_components(
             f"got candidates {cands.tolist()}."
         )
     scores = np.full((W.shape[0], cands.size), np.inf)
+    n_eff = kish_ess(W)
+    covariance_type = mixture_kwargs.get("covariance_type", "full")
+    check_option(covariance_type, "covariance_type", COVARIANCE_TYPES)
     fits = {}
     for j, k in enumerate(cands.tolist()):  # one batched fit per K, not per batch member
         if k > n_positive:
             continue
+        identified = n_parameters(covariance_type, k, X.shape[1]) < n_eff
+        if j > 0 and not identified.any():
+            continue
         gm = WeightedGaussianMixture(k, random_state=random_state, **mixture_kwargs)
         gm.fit(X, sample_weight=weights)
         score = gm.bic(X, weights) if criterion == "bic" else gm.aic(X, weights)
-        scores[:, j] = score
+        scores[:, j] = np.where(identified | (j == 0), score, np.inf)
         fits[k] = gm
     chosen = cands[np.argmin(scores, axis=1)]
     if weights.ndim == 1:
