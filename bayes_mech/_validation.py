@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Iterable
 
 import numpy as np
+import scipy.sparse
 import torch
 
 __all__ = [
@@ -32,6 +33,10 @@ def as_numpy(value, name: str) -> np.ndarray:
     """Convert array-likes (lists, numpy, pandas, torch) to numpy, rejecting ragged input."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
+    if scipy.sparse.issparse(value):
+        raise TypeError(
+            f"{name} is a sparse matrix, but sparse input is not supported; pass {name}.toarray()."
+        )
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
         value = value.to_numpy()
     if value is None:
@@ -46,15 +51,24 @@ def as_numpy(value, name: str) -> np.ndarray:
         # Object arrays arise from ragged lists or mixed types; try a numeric conversion once.
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} must be a rectangular numeric array; got an object array of shape "
-                f"{arr.shape} (ragged rows or non-numeric entries)."
+        except (TypeError, ValueError) as exc:
+            if any(isinstance(v, (list, tuple, np.ndarray)) for v in arr.flat):
+                raise ValueError(
+                    f"{name} must be a rectangular array-like; got an object array of shape "
+                    f"{arr.shape} whose entries are sequences (ragged rows)."
+                ) from None
+            raise TypeError(
+                f"{name} must hold real numbers; got an object array of shape {arr.shape} with "
+                f"non-numeric entries: {exc}."
             ) from None
     return arr
 
 
 def _check_numeric_dtype(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind == "c":  # scikit-learn's wording, which its check_estimator looks for
+        raise ValueError(
+            f"Complex data not supported: {name} must hold real numbers; got dtype {arr.dtype}."
+        )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}.")
 
@@ -107,8 +121,9 @@ def check_array(
     if arr.shape[0] < min_rows:
         raise ValueError(f"{name} must have at least {min_rows} row(s); got shape {arr.shape}.")
     if ndim == 2 and arr.shape[1] < min_features:
-        raise ValueError(
-            f"{name} must have at least {min_features} column(s); got shape {arr.shape}."
+        raise ValueError(  # scikit-learn's wording, which its check_estimator looks for
+            f"{name} has {arr.shape[1]} feature(s) (shape={arr.shape}) while a minimum of "
+            f"{min_features} is required."
         )
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import bayes_mech as bm
@@ -615,8 +616,28 @@ CASES = [
     (
         "fit-X-object",
         lambda c: small_learner().fit(np.array([[1, "b"]] * N, dtype=object), c.y, c.z),
+        TypeError,
+        ["X must hold real numbers", "object", "non-numeric", "'b'"],
+    ),
+    (
+        "fit-X-ragged-object",
+        lambda c: small_learner().fit(
+            np.array([[1.0, 2.0], [3.0]] * (N // 2), dtype=object), c.y, c.z
+        ),
         ValueError,
-        ["X must be a rectangular numeric array", "object", "non-numeric"],
+        ["X must be a rectangular array-like", "ragged"],
+    ),
+    (
+        "fit-X-sparse",
+        lambda c: small_learner().fit(scipy.sparse.csr_matrix(c.X), c.y, c.z),
+        TypeError,
+        ["X is a sparse matrix", "X.toarray()"],
+    ),
+    (
+        "fit-X-complex",
+        lambda c: small_learner().fit(c.X + 1j, c.y, c.z),
+        ValueError,
+        ["Complex data not supported", "X must hold real numbers"],
     ),
     (
         "fit-y-strings",

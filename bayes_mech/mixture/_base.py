@@ -24,7 +24,6 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.cluster import kmeans_plusplus
@@ -56,30 +55,7 @@ def kish_ess(weights: np.ndarray) -> np.ndarray:
 
 
 def _check_X(X) -> np.ndarray:
-    """:func:`check_array` plus scikit-learn's conventions for sparse, complex and object input."""
-    if scipy.sparse.issparse(X):
-        raise TypeError(
-            "X is a sparse matrix, but sparse input is not supported; pass X.toarray()."
-        )
-    if torch.is_tensor(X):
-        is_complex = torch.is_complex(X)
-    else:
-        try:
-            X = np.asarray(X)
-        except ValueError:  # ragged: check_array explains
-            return check_array(X, "X")
-        is_complex = getattr(X, "dtype", None) is not None and X.dtype.kind == "c"
-    if is_complex:
-        raise ValueError("Complex data not supported: X must hold real numbers.")
-    if isinstance(X, np.ndarray) and X.dtype == object:
-        try:
-            X = X.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"X must hold real numbers: {exc}.") from None
-    if np.ndim(X) == 2 and np.shape(X)[1] == 0:
-        raise ValueError(
-            f"X has 0 feature(s) (shape={np.shape(X)}) while a minimum of 1 is required."
-        )
+    """The mixtures' ``X``: 2-D, finite, real (sparse, complex and 0-feature input refused)."""
     return check_array(X, "X")
 
 
