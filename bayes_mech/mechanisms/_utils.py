@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from contextlib import contextmanager
 
@@ -14,6 +15,7 @@ from bayes_mech._validation import as_numpy, check_positive_int, seed_from
 __all__ = [
     "check_positive_float",
     "check_scale_matrix",
+    "gaussian_log_prob_grid",
     "seeded",
     "to_inference_data",
     "torch_threads",
@@ -99,3 +101,23 @@ def to_inference_data(posterior, *, dims, coords, observed_data, sample_stats=No
         dims=dims,
         coords=coords,
     )
+
+
+def gaussian_log_prob_grid(z: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor):
+    """``log N(z_n | loc_sm, L_sm L_smᵀ)`` for every row, draw and intervention value.
+
+    ``z`` has shape (N, d), ``loc`` (S, M, d) and ``scale_tril`` (S, M, d, d) (or broadcastable,
+    e.g. (S, 1, d, d)); the result has shape (S, N, M). One batched triangular solve of the S·M
+    factors against all N rows at once: ``MultivariateNormal(...).log_prob`` on the broadcast
+    (S, N, M) grid expands the factors to S·N·M tiny solves instead (3x slower at S = 32,
+    N = 5000, M = 20; measured), and this is the cost of every front-door weight computation.
+    """
+    d = z.shape[-1]
+    scale_tril = scale_tril.expand(*loc.shape[:-1], d, d)
+    diff = z.T[None, None] - loc[..., None]  # (S, M, d, N)
+    std = torch.linalg.solve_triangular(scale_tril, diff, upper=False)
+    half_log_det = scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (S, M)
+    log_prob = (
+        -0.5 * std.square().sum(-2) - (half_log_det + 0.5 * d * math.log(2 * math.pi))[..., None]
+    )
+    return log_prob.transpose(1, 2)

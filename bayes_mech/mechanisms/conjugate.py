@@ -19,7 +19,7 @@ import torch
 from bayes_mech._validation import as_numpy
 from bayes_mech.mechanisms._conjugate import ConjugateMechanism, niw_prior
 from bayes_mech.mechanisms._distributions import InverseWishart
-from bayes_mech.mechanisms._utils import seeded
+from bayes_mech.mechanisms._utils import gaussian_log_prob_grid, seeded
 from bayes_mech.mechanisms.base import Draws
 from bayes_mech.mechanisms.linear_gaussian import LinearGaussianMechanism, linear_gaussian_model
 
@@ -330,8 +330,7 @@ class GaussianMechanism(ConjugateMechanism):
 
     def _log_prob_grid(self, z, y_values, draws):
         chol = torch.linalg.cholesky(draws["covariance_matrix"][:, y_values])  # (S, M, d, d)
-        mvn = dist.MultivariateNormal(draws["loc"][:, None, y_values], scale_tril=chol[:, None])
-        return mvn.log_prob(z[None, :, None, :])  # (S, N, M)
+        return gaussian_log_prob_grid(z, draws["loc"][:, y_values], chol)  # (S, N, M)
 
     def pyro_model(self):
         """`gaussian_model` with this fit's ``K`` and prior bound: ``model(y, z=None)``."""

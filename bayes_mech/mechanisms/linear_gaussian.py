@@ -14,7 +14,7 @@ import torch
 from bayes_mech._validation import as_numpy, check_positive_int
 from bayes_mech.mechanisms._conjugate import ConjugateMechanism, niw_prior
 from bayes_mech.mechanisms._distributions import InverseWishart
-from bayes_mech.mechanisms._utils import seeded
+from bayes_mech.mechanisms._utils import gaussian_log_prob_grid, seeded
 from bayes_mech.mechanisms.base import Draws
 
 __all__ = ["LinearGaussianMechanism", "linear_gaussian_model", "polynomial_features"]
@@ -250,9 +250,8 @@ class LinearGaussianMechanism(ConjugateMechanism):
 
     def _log_prob_grid(self, z, y_values, draws):
         loc = self._features(y_values) @ draws["coef"]  # (S, M, d_z)
-        chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None, None]
-        mvn = dist.MultivariateNormal(loc[:, None], scale_tril=chol)
-        return mvn.log_prob(z[None, :, None, :])  # (S, N, M)
+        chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]  # (S, 1, d, d)
+        return gaussian_log_prob_grid(z, loc, chol)  # (S, N, M)
 
     def pyro_model(self):
         """`linear_gaussian_model` with this fit's basis and prior bound: ``model(y, z=None)``."""
