@@ -37,6 +37,7 @@ _SYRK = {torch.float64: scipy.linalg.blas.dsyrk, torch.float32: scipy.linalg.bla
 CHUNK_BYTES = 2**27
 #: Target size of the per-chunk responsibility block on the moment path (about an L2 cache).
 CACHE_BYTES = 2**18
+WIDE_FEATURES = 256
 #: Row features Φ (``N × F``, ``F ≈ d²/2``) are built once per fit when they fit in this many
 #: bytes; otherwise they are rebuilt per chunk, which costs ~3x the two GEMMs they feed (measured
 #: at d = 16 and d = 64). This cache is the only memory above ``O(chunk · B · K + N · d)``.
@@ -339,6 +340,7 @@ def weighted_statistics(
         coef = feats.coefficients(means, prec_chol, log_const)
         coef_t = coef.transpose(0, 1).reshape(k * b, -1)  # (K·B, F)
         totals = torch.zeros(k * b, feats.n_features, **kw)
+        wide = feats.n_features >= WIDE_FEATURES
         uncached = 0 if feats.cache is not None else feats.n_features
         row_bytes = X.element_size() * (3 * b * k + uncached)
         # Chunks of about CACHE_BYTES keep the (K, B, c) temporaries in cache across the
@@ -357,7 +359,10 @@ def weighted_statistics(
         w = W[:, start:stop]
         if moments:
             phi = feats.rows(start, stop)
-            log_rho = (coef_t @ phi.mT).view(k, b, -1)  # (K, B, c)
+            if wide:  # MKL's skinny GEMMs: Φ A then a transpose beats A Φᵀ for many features
+                log_rho = torch.mm(phi, coef_t.T).T.contiguous().view(k, b, -1)
+            else:
+                log_rho = (coef_t @ phi.mT).view(k, b, -1)  # (K, B, c)
             rw, lse, log_r = _weighted_resp(log_rho, w, 0, entropy)
             log_norm += (w * lse).sum(-1)
             if entropy:
