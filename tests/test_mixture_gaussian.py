@@ -389,3 +389,16 @@ def test_translation_far_from_origin(rng, covariance_type):
     np.testing.assert_allclose(far.means_ - 1e5, near.means_, atol=1e-6)
     np.testing.assert_allclose(far.covariances_, near.covariances_, atol=1e-6)
     assert far.lower_bound_ == pytest.approx(near.lower_bound_, abs=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_wide_feature_gemm_order_gives_the_same_fit(rng, covariance_type, monkeypatch):
+    # Rows with many features use Φ A (then a transpose) instead of A Φᵀ for the E-step; both
+    # orders must give the same fit.
+    X = three_blobs(rng)
+    W = rng.exponential(size=(2, len(X)))
+    kw = {"covariance_type": covariance_type, "random_state": 0, "tol": 1e-9}
+    narrow = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
+    monkeypatch.setattr(cov_ops, "WIDE_FEATURES", 0)
+    wide = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
+    assert_same_fit(narrow, wide, atol=1e-9)
