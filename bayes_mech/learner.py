@@ -39,7 +39,7 @@ from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
 from bayes_mech.mixture._base import MixtureWarning
-from bayes_mech.resampling import causal_bootstrap, cwgmm_resample
+from bayes_mech.resampling import causal_bootstrap, cwgmm_resample, standardize_columns
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
@@ -68,22 +68,20 @@ def _fit_member(estimator, X: np.ndarray, y: np.ndarray, seed: int):
     return estimator.fit(X, y)
 
 
-def _warn_if_below_covariance_floor(Xf: np.ndarray, where: str) -> None:
-    """Warn when columns vary less than the mixtures' ``reg_covar`` floor can represent.
+def _warn_if_constant_columns(Xf: np.ndarray, where: str) -> None:
+    """Warn about constant columns: the mixtures' covariance floor gives them noise.
 
-    Every covariance gets ``reg_covar = 1e-6`` on its diagonal, so a column with variance
-    ``<< 1e-4`` (a feature measured on a 1e-8 scale, or a constant one) comes back from the
-    CW-GMMs with noise of standard deviation ~1e-3, swamping the data in that column.
+    The CW-GMMs are fitted in standardised coordinates, so any column that varies at all is
+    represented whatever its units; a constant one cannot be standardised and gets the floor
+    ``reg_covar = 1e-6``, i.e. noise of standard deviation ~1e-3 in the deconfounded samples.
     """
-    var = Xf.var(axis=0)
-    low = np.flatnonzero(var < 100 * REG_COVAR)
+    low = np.flatnonzero(np.ptp(Xf, axis=0) == 0)
     if low.size:
-        shown = ", ".join(f"column {j} (variance {var[j]:.3g})" for j in low[:10].tolist())
+        shown = ", ".join(f"column {j} (value {Xf[0, j]:.6g})" for j in low[:10].tolist())
         warnings.warn(
-            f"{low.size} column(s) of {where} vary less than the mixtures' covariance floor "
-            f"(reg_covar = {REG_COVAR:g}) can represent: {shown}. The deconfounded samples get "
-            f"noise of standard deviation ~{REG_COVAR**0.5:.0e} there; rescale X (e.g. "
-            "feature_map=StandardScaler()) or drop constant columns.",
+            f"{low.size} constant column(s) of {where}: {shown}. The mixtures' covariance floor "
+            f"(reg_covar = {REG_COVAR:g}) gives the deconfounded samples noise of standard "
+            f"deviation ~{REG_COVAR**0.5:.0e} there; drop constant columns.",
             MixtureWarning,
             stacklevel=4,
         )
@@ -378,7 +376,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             )
         mean_w = lw.exp().mean(dim=0).numpy()  # (M, N)
         chosen, _ = select_n_components(
-            Xf,
+            standardize_columns(Xf)[0],  # the coordinates cwgmm_resample fits in
             sample_weight=mean_w,
             candidates=K_CANDIDATES,
             criterion=k,
@@ -397,7 +395,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             else:
                 self.feature_map_ = None
                 Xf = X
-        _warn_if_below_covariance_floor(Xf, "feature_map space" if self.feature_map else "X")
+        _warn_if_constant_columns(Xf, "feature_map space" if self.feature_map else "X")
         with self._stage("n_components", bar):
             self.n_components_ = self._choose_k(Xf, lw, seeds["k"])
         with self._stage("cwgmm", bar):

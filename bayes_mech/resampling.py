@@ -30,7 +30,21 @@ from bayes_mech._validation import (
 from bayes_mech.mixture import WeightedGaussianMixture
 from bayes_mech.weights import normalize_log_weights
 
-__all__ = ["CWGMMFit", "causal_bootstrap", "cwgmm_resample"]
+__all__ = ["CWGMMFit", "causal_bootstrap", "cwgmm_resample", "standardize_columns"]
+
+
+def standardize_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X − center) / spread`` per column, and the ``center`` and ``spread`` that undo it.
+
+    The mixtures add ``reg_covar`` to every variance, an absolute floor: fitted in the units of
+    ``X``, a column on a 1e-8 scale would drown in it. Fitting in standardised coordinates and
+    mapping back makes the CW-GMMs equivariant to the units of each column. Constant columns
+    (spread 0) keep spread 1.
+    """
+    center = X.mean(axis=0)
+    spread = X.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    return (X - center) / spread, center, spread
 
 
 def causal_bootstrap(
@@ -118,13 +132,24 @@ class CWGMMFit:
 
 
 class MixtureMember:
-    """Batch member ``j`` of a batched mixture, with unbatched fitted attributes."""
+    """Batch member ``j`` of a batched mixture, with unbatched fitted attributes.
 
-    def __init__(self, gm: WeightedGaussianMixture, j: int):
+    The mixture was fitted to ``(X − center) / spread``; the attributes here are in the units
+    of ``X``. A spherical covariance becomes a diagonal one there (``spread`` differs by column).
+    """
+
+    def __init__(self, gm: WeightedGaussianMixture, j: int, center, spread):
+        cov = np.asarray(gm.covariances_[j])
         self.covariance_type = gm.covariance_type
         self.weights_ = gm.weights_[j]
-        self.means_ = gm.means_[j]
-        self.covariances_ = gm.covariances_[j]
+        self.means_ = gm.means_[j] * spread + center
+        if gm.covariance_type in ("full", "tied"):
+            self.covariances_ = cov * np.outer(spread, spread)
+        elif gm.covariance_type == "diag":
+            self.covariances_ = cov * spread**2
+        else:
+            self.covariances_ = cov[:, None] * spread**2
+            self.covariance_type = "diag"
 
 
 def cwgmm_resample(
@@ -140,7 +165,9 @@ def cwgmm_resample(
     """Fit a CW-GMM for every (draw, intervention) and draw ``n_samples`` rows from each.
 
     All members sharing a number of components are fitted in one batched EM
-    (:class:`~bayes_mech.WeightedGaussianMixture` with ``sample_weight`` of shape (B, N)).
+    (:class:`~bayes_mech.WeightedGaussianMixture` with ``sample_weight`` of shape (B, N)), in
+    standardised coordinates (:func:`standardize_columns`), so that rescaling a column of ``X``
+    rescales its samples and changes nothing else.
 
     Parameters
     ----------
@@ -161,6 +188,7 @@ def cwgmm_resample(
     -------
     samples : ndarray of shape (n_draws, n_values, n_samples, n_features)
     fit : CWGMMFit
+        Mixtures and log-likelihoods in the units of ``X``.
 
     Examples
     --------
@@ -181,6 +209,8 @@ def cwgmm_resample(
     W = lw.exp().numpy()  # (S, M, N); each row sums to one
     fit = CWGMMFit((n_draws, n_values))
     samples = np.empty((n_draws * n_values, n_samples, X_arr.shape[1]))
+    Z, center, spread = standardize_columns(X_arr)
+    log_jacobian = float(np.log(spread).sum())  # log p_X(x) = log p_Z(z) − Σ_j log spread_j
     for K in np.unique(ks):
         cols = np.flatnonzero(ks == K)
         index = (np.arange(n_draws)[:, None] * n_values + cols[None, :]).ravel()
@@ -189,10 +219,13 @@ def cwgmm_resample(
             covariance_type=covariance_type,
             random_state=fit_seed,
             device=device,
-        ).fit(X_arr, sample_weight=W[:, cols, :].reshape(-1, n_rows))
-        fit.members.extend((int(i), MixtureMember(gm, j)) for j, i in enumerate(index))
+        ).fit(Z, sample_weight=W[:, cols, :].reshape(-1, n_rows))
+        fit.members.extend(
+            (int(i), MixtureMember(gm, j, center, spread)) for j, i in enumerate(index)
+        )
         for name in ("lower_bound", "n_iter", "converged"):
             getattr(fit, name).reshape(-1)[index] = getattr(gm, name + "_")
+        fit.lower_bound.reshape(-1)[index] -= log_jacobian
         drawn, _ = gm.sample(n_samples, random_state=sample_seed + int(K))
-        samples[index] = drawn
+        samples[index] = drawn * spread + center
     return samples.reshape(n_draws, n_values, n_samples, -1), fit
