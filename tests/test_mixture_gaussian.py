@@ -402,3 +402,17 @@ def test_wide_feature_gemm_order_gives_the_same_fit(rng, covariance_type, monkey
     monkeypatch.setattr(cov_ops, "WIDE_FEATURES", 0)
     wide = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
     assert_same_fit(narrow, wide, atol=1e-9)
+
+
+def test_responsibilities_never_subnormal():
+    # exp(−730) is a subnormal float64, on which x86 arithmetic is ~100x slower: far components
+    # must get exactly zero instead (it changes no sum: they are < 1e-308 of the largest term).
+    log_rho = torch.tensor([[0.0, -730.0, -5.0]], dtype=torch.float64).T  # (K=3, c=1)
+    w = torch.tensor([[0.5]], dtype=torch.float64)
+    rw, lse, _ = cov_ops._weighted_resp(log_rho.clone(), w, 0, False)
+    tiny = torch.finfo(torch.float64).tiny
+    assert not ((rw > 0) & (rw < tiny)).any()
+    assert rw[1, 0] == 0.0 and rw[2, 0] > 0.0
+    expected = torch.softmax(log_rho, 0) * 0.5
+    torch.testing.assert_close(rw, torch.where(expected < tiny, 0.0, expected), rtol=1e-15, atol=0)
+    assert lse.item() == pytest.approx(float(torch.logsumexp(log_rho, 0)), abs=1e-15)

@@ -291,6 +291,12 @@ def _weighted_resp(log_rho, w, dim, entropy):
     Returns ``(w r, logsumexp log ρ, log r or None)``. The explicit max shift keeps everything in
     log space; it is ~3x faster than torch's fused log-softmax over a short component axis on
     cache-sized chunks (measured), and folding ``w / Σ exp`` into one multiply saves a pass.
+
+    Values below the smallest normal float are set to zero. Far-away components get
+    responsibilities like exp(−730), which are *subnormal*, and x86 arithmetic on subnormals is
+    ~100x slower: once EM has separated the clusters, the M-step GEMM slowed down 86x on them
+    (measured; a fit at N = 20000, d = 64, K = 20 doubled its time per iteration). They are
+    below 1e-308 of the row's largest responsibility (1), so dropping them changes no sum.
     """
     top = log_rho.amax(dim, keepdim=True)
     shifted = log_rho.sub_(top)
@@ -301,7 +307,9 @@ def _weighted_resp(log_rho, w, dim, entropy):
     lse = (top + log_total).squeeze(dim)
     if entropy:
         log_r.sub_(log_total)
-    return expd.mul_(w / total), lse, log_r
+    rw = expd.mul_(w / total)
+    torch.nn.functional.threshold_(rw, torch.finfo(rw.dtype).tiny, 0.0)
+    return rw, lse, log_r
 
 
 def weighted_statistics(
