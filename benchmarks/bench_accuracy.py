@@ -40,6 +40,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -59,61 +60,89 @@ TESTS = ("nonconf", "conf")
 METRICS = ("log_loss", "ece", "accuracy")
 
 
-#: Analysis of the measured numbers, printed under "Notes" in the results file.
-NOTES = r"""
-**How this run was made.** The 2-core machine was shared with other engineers' test suites (1-min
-load average 13-22 during the whole run). An aborted first attempt with the default single process
-(S = 32, n_jobs = 1) took 861 s of wall time for one A.1 seed (the 32 libsvm fits of the ensemble
-alone cost ~44 s of CPU, see pipeline.md), i.e. well over an hour for the table. So the run was
-split into concurrent processes and merged with `--merge` (commands above): A.1 in five processes
-of two seeds each with **S = 16** for the ensemble (`--draws 16`), A.2 and the small-N study in one
-process with the default S = 32. The processes ran from 18:25 (A.2, small N) and 18:44 (A.1) to
-19:12 UTC; "total run time" is the longest process. K is chosen by weighted BIC in the first seed
-of each process and reused for its other seed. "fit s" columns are wall times under that load, not
-speeds.
-
-**A.1.** Both targets met: the ensemble's non-confounded accuracy is 85.92 % against the oracle's
-86.13 % (gap 0.21 pt; per-seed gaps -0.3 to +1.2, standard error of the mean gap 0.13 pt) and 6.4
-points above naive. CB, CW-GMM and the ensemble are indistinguishable (the ensemble equals the
-point CW-GMM on average, per-seed differences within +-0.3 pt) and match the x1 > 0 rule, which is
-what a linear classifier can reach here; their boundary normals are 2-3 deg from the causal
-direction x1, naive's 21 deg. Weights are thin (ensemble min ESS/N 0.0015-0.018, max k-hat
-1.04-1.34 with the Bayesian bootstrap), yet the classes' CW-GMMs are good enough for a linear
-boundary.
-
-**A.2: why the 0.658 target cannot be reached inside the data's support.** Under do(y = v) the
-training SCM still has c0 U in X: x = 1.5 v + eps_z + 5 u + eps_x, so Var(x | do(y)) = 1 + 25 + 1 =
-27. OLS of y on x over a design whose y values have variance V has slope 1.5 V / (2.25 V + 27). Our
-grid (20 values over the central 95 % of y ~ N(2, 2)) has V ~ 2.8, slope ~ 0.127, and on the
-non-confounded test set (c0 = 0, y ~ N(2, 2), x = 1.5 y + noise) MSE = 2 (1 - 1.5 s)^2 + 2 s^2 ~
-1.33. The oracle-do row measures exactly that: slope 0.125 +- 0.003, MSE 1.326 +- 0.065, worse than
-naive (1.142). A perfect front-door method on an in-support grid therefore scores ~1.33, not 0.658:
-the non-confounded test SCM (c0 = 0 removes U from X) is not p(x | do(y)) of the training SCM. MSE
-<= 0.658 needs s in [0.38, 0.54], i.e. V >= 16: a grid whose spread is ~3x the sd of y, far outside
-the support. The wide-grid oracle-do row (ybar +- 0.95 range(y), about the reach that ANCHORS.md
-reports for the reference implementation's grid) gives slope 0.489 and MSE 0.627 +- 0.025, close to
-the paper's 0.658. We did not move our grid out of the support to chase it: there the front-door
-weights have no data.
-
-**A.2: our deconfounded rows equal naive.** CB, CW-GMM and the ensemble all land on the naive slope
-(0.170-0.172 vs 0.172) rather than on the oracle-do slope 0.125. The weights explain it: under this
-SCM E[w^2] = E_y'[exp(b^2 (v - y')^2)] is infinite whenever b^2 Var(y) >= 1/4 (here 4.5), for every
-v; measured PSIS k-hat 0.93-1.26 for the point weights and 1.06-1.33 for the ensemble (k-hat >= 1:
-the Pareto tail fitted to the weights has no finite mean), and the worst grid value keeps 1-87
-effective rows of 5,000. The estimate collapses onto a handful of rows and the resampled data keep
-the observational dependence. The ensemble narrows the seed-to-seed spread a little (sd 0.111 vs
-0.134 for the point CW-GMM) but cannot repair an infinite-variance estimator: the sd <= 0.05 target
-is missed as well (naive's sd is 0.059). Its 90 % predictive interval covers ~95 % of
-non-confounded test points.
-
-**Small N (A.1, N = 300, LogisticRegression).** The ensemble's log-loss is lower than the point
-CW-GMM's in 17 of 20 seeds on the non-confounded test set (15 of 20 on the confounded one; one
-further seed ties to 4 decimals), mean 0.4375 vs 0.4504, with a much smaller spread (sd 0.027 vs
-0.043): averaging over mechanism draws and Bayesian-bootstrap row weights removes the point
-method's worst seeds (seed 18: 0.615 -> 0.522). ECE improves less reliably (13 of 20 seeds; mean
-0.071 vs 0.074): ECE on 1,000 test points with 10 bins is itself noisy (its sd over seeds is
-0.012-0.016, larger than the mean difference).
-"""
+def notes(result: dict) -> str:
+    """The results file's "Notes": what this run's numbers say, computed from them."""
+    out = []
+    loads = [
+        rec["load1"]
+        for task in ("A.1", "A.2", "small")
+        if task in result
+        for rec in result[task]["records"]
+    ]
+    if loads:
+        out += [
+            f"**How this run was made.** `{result['command']}`; 1-minute load average "
+            f'{min(loads):.1f}-{max(loads):.1f} before the seeds (2 cores). "fit s" columns '
+            "are wall times.",
+            "",
+        ]
+    if "A.1" in result:
+        sm, recs = result["A.1"]["summary"], result["A.1"]["records"]
+        gaps = [r["metric"]["oracle"]["nonconf"] - r["metric"]["ensemble"]["nonconf"] for r in recs]
+        ens_w = [r["weights"]["ensemble"] for r in recs]
+        out += [
+            f"**A.1.** Ensemble {sm['ensemble']['nonconf']['mean']:.2f} % non-confounded against "
+            f"the oracle's {sm['oracle']['nonconf']['mean']:.2f} % (mean gap "
+            f"{statistics.mean(gaps):.2f} pt, per-seed {min(gaps):+.1f} to {max(gaps):+.1f}, "
+            f"standard error {statistics.stdev(gaps) / len(gaps) ** 0.5:.2f} pt) and "
+            f"{sm['ensemble']['nonconf']['mean'] - sm['naive']['nonconf']['mean']:.1f} points "
+            f"above naive. Boundary normals: naive {sm['naive']['boundary_angle_deg']['mean']:.0f}"
+            f" deg from the causal direction x1, ensemble "
+            f"{sm['ensemble']['boundary_angle_deg']['mean']:.1f} deg. Weights are thin (ensemble "
+            f"min ESS/N {min(w['min_ess_fraction'] for w in ens_w):.4f}-"
+            f"{max(w['min_ess_fraction'] for w in ens_w):.4f}, max k-hat "
+            f"{min(w['max_khat'] for w in ens_w):.2f}-{max(w['max_khat'] for w in ens_w):.2f} "
+            "with the Bayesian bootstrap), yet the classes' CW-GMMs are good enough for a linear "
+            "boundary.",
+            "",
+        ]
+    if "A.2" in result:
+        sm, recs = result["A.2"]["summary"], result["A.2"]["records"]
+        do, wide = sm["oracle_do"], sm["oracle_do_wide"]
+        khat = [r["weights"][m]["max_khat"] for r in recs for m in ("cwgmm", "ensemble")]
+        out += [
+            "**A.2: why the 0.658 target cannot be reached inside the data's support.** Under "
+            "do(y = v) the training SCM still has c0 U in X: x = 1.5 v + eps_z + 5 u + eps_x, so "
+            "Var(x | do(y)) = 1 + 25 + 1 = 27. OLS of y on x over a design whose y values have "
+            "variance V has slope 1.5 V / (2.25 V + 27); our grid (20 values over the central "
+            "95 % of y ~ N(2, 2)) has V ~ 2.8, slope ~ 0.127, and on the non-confounded test set "
+            "(c0 = 0, x = 1.5 y + noise) MSE = 2 (1 - 1.5 s)^2 + 2 s^2 ~ 1.33. The oracle-do row "
+            f"measures exactly that: slope {do['slope']['mean']:.3f} +- {do['slope']['sd']:.3f}, "
+            f"MSE {do['nonconf']['mean']:.3f} +- {do['nonconf']['sd']:.3f}, against naive's "
+            f"{sm['naive']['nonconf']['mean']:.3f}. MSE <= 0.658 needs s in [0.38, 0.54], i.e. "
+            "V >= 16: a grid ~3x wider than the sd of y, far outside the support. The wide-grid "
+            f"oracle-do row gives slope {wide['slope']['mean']:.3f} and MSE "
+            f"{wide['nonconf']['mean']:.3f}, close to the paper's 0.658. We do not move our grid "
+            "out of the support to chase it: there the front-door weights have no data.",
+            "",
+            "**A.2: our deconfounded rows equal naive.** CB, CW-GMM and the ensemble land on "
+            f"slopes {min(sm[m]['slope']['mean'] for m in ('cb', 'cwgmm', 'ensemble')):.3f}-"
+            f"{max(sm[m]['slope']['mean'] for m in ('cb', 'cwgmm', 'ensemble')):.3f} (naive "
+            f"{sm['naive']['slope']['mean']:.3f}) rather than the oracle-do slope. Under this SCM "
+            "E[w^2] = E_y'[exp(b^2 (v - y')^2)] is infinite whenever b^2 Var(y) >= 1/4 (here "
+            f"4.5); measured PSIS k-hat {min(khat):.2f}-{max(khat):.2f} (>= 1: the fitted Pareto "
+            "tail has no finite mean), so the estimate collapses onto a handful of rows and the "
+            "resampled data keep the observational dependence. The ensemble's seed-to-seed sd is "
+            f"{sm['ensemble']['nonconf']['sd']:.3f} against {sm['cwgmm']['nonconf']['sd']:.3f} "
+            "for the point CW-GMM; no weighting estimator repairs infinite variance.",
+            "",
+        ]
+    if "small" in result:
+        sm = result["small"]["summary"]
+        nc, cf = sm["nonconf"], sm["conf"]
+        out += [
+            "**Small N (A.1, N = 300, LogisticRegression).** The ensemble's log-loss is lower "
+            f"than the point CW-GMM's in {nc['wins_log_loss']} of {nc['n_seeds']} seeds on the "
+            f"non-confounded test set ({cf['wins_log_loss']} of {cf['n_seeds']} on the "
+            f"confounded one), mean {nc['ensemble']['log_loss']['mean']:.4f} vs "
+            f"{nc['point']['log_loss']['mean']:.4f}, with a smaller spread (sd "
+            f"{nc['ensemble']['log_loss']['sd']:.3f} vs {nc['point']['log_loss']['sd']:.3f}): "
+            "averaging over mechanism draws and Bayesian-bootstrap row weights removes the point "
+            f"method's worst seeds. ECE improves in {nc['wins_ece']} of {nc['n_seeds']} seeds "
+            f"(mean {nc['ensemble']['ece']['mean']:.3f} vs {nc['point']['ece']['mean']:.3f}); "
+            "ECE on 1,000 test points with 10 bins is itself noisy.",
+        ]
+    return "\n".join(out)
 
 
 def parse_args(argv=None):
@@ -519,7 +548,7 @@ def format_md(result) -> str:
                     f"| {t} | {name} | {_fmt(s['log_loss'], 4)} | {_fmt(s['ece'], 4)} | "
                     f"{_fmt(s['accuracy'], 1)} | {wins} |"
                 )
-    lines += ["", "## Notes", "", NOTES.strip(), ""]
+    lines += ["", "## Notes", "", notes(result), ""]
     return "\n".join(lines)
 
 
