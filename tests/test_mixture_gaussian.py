@@ -237,6 +237,12 @@ def test_torch_input_and_float32(rng):
     c = WeightedGaussianMixture(3, random_state=0, dtype=torch.float32).fit(X)
     np.testing.assert_allclose(c.means_, b.means_, atol=1e-3)
     assert np.all(np.isfinite(c.score_samples(X)))
+    # Above MOMENT_MAX_FEATURES the direct path runs, with single-precision BLAS syrk.
+    wide = np.concatenate([rng.normal(m, 1.0, (200, 80)) for m in (0.0, 4.0)])
+    single = WeightedGaussianMixture(2, random_state=0, dtype=torch.float32).fit(wide)
+    double = WeightedGaussianMixture(2, random_state=0).fit(wide)
+    np.testing.assert_allclose(single.means_, double.means_, atol=1e-3)
+    np.testing.assert_allclose(single.covariances_, double.covariances_, atol=1e-3)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
