@@ -39,7 +39,7 @@ from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
 from bayes_mech.mixture._base import MixtureWarning
-from bayes_mech.resampling import causal_bootstrap, cwgmm_resample, standardize_columns
+from bayes_mech.resampling import _standardize_columns, causal_bootstrap, cwgmm_resample
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
@@ -376,7 +376,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             )
         mean_w = lw.exp().mean(dim=0).numpy()  # (M, N)
         chosen, _ = select_n_components(
-            standardize_columns(Xf)[0],  # the coordinates cwgmm_resample fits in
+            _standardize_columns(Xf)[0],  # the coordinates cwgmm_resample fits in
             sample_weight=mean_w,
             candidates=K_CANDIDATES,
             criterion=k,

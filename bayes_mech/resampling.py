@@ -30,10 +30,10 @@ from bayes_mech._validation import (
 from bayes_mech.mixture import WeightedGaussianMixture
 from bayes_mech.weights import normalize_log_weights
 
-__all__ = ["CWGMMFit", "causal_bootstrap", "cwgmm_resample", "standardize_columns"]
+__all__ = ["CWGMMFit", "causal_bootstrap", "cwgmm_resample"]
 
 
-def standardize_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _standardize_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(X − center) / spread`` per column, and the ``center`` and ``spread`` that undo it.
 
     The mixtures add ``reg_covar`` to every variance, an absolute floor: fitted in the units of
@@ -166,7 +166,7 @@ def cwgmm_resample(
 
     All members sharing a number of components are fitted in one batched EM
     (:class:`~bayes_mech.WeightedGaussianMixture` with ``sample_weight`` of shape (B, N)), in
-    standardised coordinates (:func:`standardize_columns`), so that rescaling a column of ``X``
+    standardised coordinates (:func:`_standardize_columns`), so that rescaling a column of ``X``
     rescales its samples and changes nothing else.
 
     Parameters
@@ -209,7 +209,7 @@ def cwgmm_resample(
     W = lw.exp().numpy()  # (S, M, N); each row sums to one
     fit = CWGMMFit((n_draws, n_values))
     samples = np.empty((n_draws * n_values, n_samples, X_arr.shape[1]))
-    Z, center, spread = standardize_columns(X_arr)
+    Z, center, spread = _standardize_columns(X_arr)
     log_jacobian = float(np.log(spread).sum())  # log p_X(x) = log p_Z(z) − Σ_j log spread_j
     for K in np.unique(ks):
         cols = np.flatnonzero(ks == K)

@@ -305,15 +305,13 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
             done = step.abs() < self.tol
             if not bool(done.any()):  # the one host sync per iteration
                 continue
-            idx = (torch.arange(n_members, device=device) if active is None else active)[done]
-            n_iter[idx.cpu()] = it
-            converged[idx.cpu()] = True
-            remaining = ~done
-            if not bool(remaining.any()):
+            members = torch.arange(n_members, device=device) if active is None else active
+            finished = members[done].cpu()
+            n_iter[finished] = it
+            converged[finished] = True
+            if bool(done.all()):
                 break
-            active = (torch.arange(n_members, device=device) if active is None else active)[
-                remaining
-            ]
+            active = members[~done]
         if self.max_iter == 0:
             stats = cov_ops.weighted_statistics(
                 Xc, W, params["means"], params["precisions_cholesky"], self._log_const(params),
