@@ -22,7 +22,7 @@ from bayes_mech.mixture import (
     select_n_components,
 )
 from bayes_mech.plotting import plot_weight_diagnostics
-from bayes_mech.resampling import causal_bootstrap
+from bayes_mech.resamplers import causal_bootstrap
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
@@ -56,7 +56,7 @@ __all__ = [
     "WeightedGaussianMixture",
     "WeightedBayesianGaussianMixture",
     "select_n_components",
-    # resampling
+    # resamplers
     "causal_bootstrap",
     # plotting
     "plot_weight_diagnostics",

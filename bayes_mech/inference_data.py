@@ -28,9 +28,11 @@ def learner_to_inference_data(learner, X=None):
 
     - ``posterior``: the mechanism parameters θ_s of the S draws used;
     - ``sample_stats``: per (draw, intervention) the Kish ESS, ESS/N, PSIS k-hat and largest
-      weight ratio of the front-door weights, and (CW-GMM) the EM lower bound, iterations and
-      convergence flag;
-    - ``constant_data``: the intervention values and the chosen K per intervention;
+      weight ratio of the mechanism's front-door weights, and the EM lower bound, iterations
+      and convergence flag of the resampler's mixtures (per intervention for the CW-GMM, per
+      ``cell`` for the g-formula); attributes ``resampler`` and ``resampler_reason`` say which
+      sampler ran and why;
+    - ``constant_data``: the intervention values and the chosen K (per intervention or cell);
     - ``predictions`` (when ``X`` is given): each member's prediction on ``X``.
 
     Parameters
@@ -69,19 +71,21 @@ def learner_to_inference_data(learner, X=None):
     diag = learner.weight_diagnostics_
     stats = {name: diag[name].values[None] for name in diag.data_vars}
     stat_dims = {name: ["intervention"] for name in stats}
-    M = diag.sizes["intervention"]
-    if getattr(learner, "mixture_fit_", None) is not None:
-        S = diag.sizes["draw"]
-        for name, value in learner.mixture_fit_.items():
-            stats[f"em_{name}"] = np.asarray(value).reshape(S, M)[None]
-            stat_dims[f"em_{name}"] = ["intervention"]
-    values = np.asarray(learner.interventions_)
+    resampler = learner.resampler_
     coords = {"intervention": diag["intervention"].values}
+    for name, (value, stat_dim) in resampler.fit_stats().items():
+        stats[name] = np.asarray(value)[None]
+        stat_dims[name] = stat_dim
+    values = np.asarray(learner.interventions_)
     constant = {"intervention_value": values}
     const_dims = {"intervention_value": ["intervention"] + (["y_dim"] if values.ndim > 1 else [])}
     if learner.n_components_ is not None:
         constant["n_components"] = np.asarray(learner.n_components_)
-        const_dims["n_components"] = ["intervention"]
+        if resampler.name == "gformula":
+            const_dims["n_components"] = ["cell"]
+            coords["cell"] = list(resampler.cell_labels_)
+        else:
+            const_dims["n_components"] = ["intervention"]
     groups = {
         "posterior": posterior,
         "sample_stats": stats,
@@ -95,4 +99,9 @@ def learner_to_inference_data(learner, X=None):
         groups["dims"][pred.name] = list(pred.dims[1:])
         if "class" in pred.coords:
             groups["coords"]["class"] = pred["class"].values
-    return az.from_dict(**groups)
+    idata = az.from_dict(**groups)
+    # Which sampler drew the deconfounded rows, and why (resampler="auto" decides from the fit).
+    for group in ("sample_stats", "constant_data"):
+        idata[group].attrs["resampler"] = resampler.name
+        idata[group].attrs["resampler_reason"] = learner.resampler_reason_
+    return idata

@@ -30,14 +30,15 @@ from bayes_mech._version import __version__
 __all__ = ["FORMAT", "FORMAT_VERSION", "TRUSTED_MODULES", "load", "save_learner"]
 
 FORMAT = "bayes-mech/learner"
-FORMAT_VERSION = 1
+#: 2: the resampler's name, reason and state (``resampler/...`` arrays). Version 1 files load.
+FORMAT_VERSION = 2
 #: Top-level modules whose types ``load`` trusts inside ``estimators.skops`` (beyond skops' own
 #: defaults). Anything else must be named in ``load(..., trusted=[...])``.
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "bayes_mech")
 
 _MANIFEST, _ARRAYS, _MODELS = "manifest.json", "arrays.npz", "estimators.skops"
-_FITTED_JSON = ("y_kind_", "n_features_in_", "n_samples_fit_", "fit_times_")
-_FITTED_ARRAYS = ("interventions_", "n_components_", "classes_", "residual_std_")
+_FITTED_JSON = ("y_kind_", "n_features_in_", "n_samples_fit_", "fit_times_", "resampler_reason_")
+_FITTED_ARRAYS = ("interventions_", "classes_", "residual_std_")
 _DIAG_VARS = ("ess", "ess_fraction", "khat", "max_weight_ratio")
 
 
@@ -84,11 +85,8 @@ def save_learner(learner, path) -> Path:
         arrays[f"draws/{name}"] = value.detach().cpu().numpy()
     for name in _DIAG_VARS:
         arrays[f"diagnostics/{name}"] = learner.weight_diagnostics_[name].values
-    if learner.mixtures_ is not None:
-        for name, value in learner.mixtures_.arrays().items():
-            arrays[f"mixtures/{name}"] = value
-        for name, value in learner.mixture_fit_.items():
-            arrays[f"mixture_fit/{name}"] = np.asarray(value)
+    for name, value in learner.resampler_.state_arrays().items():
+        arrays[f"resampler/{name}"] = value
     buffer = _io.BytesIO()
     np.savez(buffer, **arrays)
     array_bytes = buffer.getvalue()
@@ -110,6 +108,7 @@ def save_learner(learner, path) -> Path:
         "mechanism_class": type(learner.mechanism_).__name__,
         "params": _json_params(learner),
         "fitted": {name: getattr(learner, name) for name in _FITTED_JSON},
+        "resampler": learner.resampler_.name,
         "files": {_ARRAYS: _sha256(array_bytes), _MODELS: _sha256(model_bytes)},
     }
     manifest["manifest_sha256"] = _manifest_digest(manifest)
@@ -219,8 +218,8 @@ def load(path, trusted=None):
     """
     import xarray as xr
 
-    from bayes_mech._interventional import MixtureBank, build_interventional_model
     from bayes_mech.learner import MechanismLearner
+    from bayes_mech.resamplers import RESAMPLERS
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
@@ -257,18 +256,31 @@ def load(path, trusted=None):
         coords=coords,
         attrs={"n_samples": learner.n_samples_fit_},
     )
-    if "mixtures/weights" in arrays:
-        learner.mixtures_ = MixtureBank(
-            arrays["mixtures/weights"], arrays["mixtures/means"], arrays["mixtures/scale"]
-        )
-        learner.mixture_fit_ = {
-            key.split("/", 1)[1]: value
-            for key, value in arrays.items()
-            if key.startswith("mixture_fit/")
-        }
-        learner.interventional_model_ = build_interventional_model(
-            learner.mixtures_, learner.interventions_, learner.feature_map_
-        )
-    else:
-        learner.mixtures_ = learner.mixture_fit_ = learner.interventional_model_ = None
+    name, state = _resampler_state(manifest, arrays)
+    resampler = RESAMPLERS[name].from_state(state)
+    learner.resampler_ = resampler
+    learner.resampler_reason_ = manifest["fitted"].get("resampler_reason_", "chosen by the user")
+    learner.n_components_ = resampler.n_components_
+    learner.mixtures_ = getattr(resampler, "mixtures_", None)
+    learner.mixture_fit_ = getattr(resampler, "fit_", None)
+    # The g-formula's program needs the mechanism, which is not saved: it is None after a load.
+    learner.interventional_model_ = (
+        resampler.interventional_model(learner.interventions_, learner.feature_map_)
+        if name == "cwgmm"
+        else None
+    )
     return learner
+
+
+def _resampler_state(manifest: dict, arrays: dict) -> tuple[str, dict]:
+    """The resampler's name and state arrays; version 1 files kept CW-GMMs under other keys."""
+    if "resampler" in manifest:
+        prefix = "resampler/"
+        state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        return manifest["resampler"], state
+    if "mixtures/weights" not in arrays:
+        return "bootstrap", {"n_components": None}
+    state = {k: v for k, v in arrays.items() if k.startswith("mixtures/")}
+    state.update({"fit/" + k[12:]: v for k, v in arrays.items() if k.startswith("mixture_fit/")})
+    state["n_components"] = arrays["n_components_"]
+    return "cwgmm", state

@@ -26,7 +26,6 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from tqdm.auto import tqdm
 
 from bayes_mech._ensemble import member_probabilities, normal_mixture_interval
-from bayes_mech._interventional import MixtureBank, build_interventional_model
 from bayes_mech._validation import (
     check_array,
     check_consistent_length,
@@ -37,14 +36,16 @@ from bayes_mech._validation import (
 )
 from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
-from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
+from bayes_mech.mixture import WeightedGaussianMixture
 from bayes_mech.mixture._base import MixtureWarning
-from bayes_mech.resampling import _standardize_columns, causal_bootstrap, cwgmm_resample
+from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
+from bayes_mech.resamplers.auto import WEIGHTED, choose_resampler
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
     default_interventions,
     frontdoor_log_weights,
+    normalize_log_weights,
     smooth_weights,
     warn_if_degenerate,
     weight_diagnostics,
@@ -52,10 +53,8 @@ from bayes_mech.weights import (
 
 __all__ = ["MechanismLearner"]
 
-#: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
-K_CANDIDATES = range(1, 11)
-#: The CW-GMMs' diagonal regularisation: read from the mixture's own default, which
-#: ``cwgmm_resample`` uses, so the warning below cannot drift from what is fitted.
+#: The mixtures' diagonal regularisation: read from the mixture's own default, which the
+#: resamplers use, so the warning below cannot drift from what is fitted.
 REG_COVAR = WeightedGaussianMixture().reg_covar
 #: Share of each member's deconfounded samples held out to estimate its residual variance.
 HOLDOUT_FRACTION = 0.2
@@ -109,8 +108,14 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
     covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
-    resampler : {"cwgmm", "bootstrap"}, default="cwgmm"
-        ``"bootstrap"`` resamples rows with probabilities w (the paper's causal bootstrap, CB).
+    resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"
+        How deconfounded rows are drawn: ``"cwgmm"`` from causally weighted mixtures (paper
+        Alg. 1-2); ``"bootstrap"`` resamples rows with probabilities w (the paper's causal
+        bootstrap, CB); ``"gformula"`` samples the front-door formula ancestrally without
+        weights (:class:`~bayes_mech.resamplers.GFormulaResampler`); ``"auto"`` runs the
+        CW-GMM where the weights pass PSIS's checks (k-hat <= 0.7 and ESS/N >= 1 % for every
+        intervention value) and the g-formula where they do not
+        (:func:`~bayes_mech.resamplers.auto.choose_resampler`).
     weight_smoothing : None or "psis", default=None
         Pareto-smooth the log-weights before use.
     data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"
@@ -168,7 +173,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         interventions=None,
         n_samples=None,
         covariance_type="full",
-        resampler="cwgmm",
+        resampler="auto",
         weight_smoothing=None,
         data_uncertainty="bayesian_bootstrap",
         feature_map=None,
@@ -203,7 +208,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         if not isinstance(self.progress, (bool, np.bool_)):
             raise TypeError(f"progress must be True or False; got {self.progress!r}.")
         check_positive_int(self.n_draws, "n_draws", minimum=1)
-        check_option(self.resampler, "resampler", ("cwgmm", "bootstrap"))
+        check_option(self.resampler, "resampler", ("auto", *RESAMPLERS))
         check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))
         check_option(self.data_uncertainty, "data_uncertainty", ("bayesian_bootstrap", None))
         check_option(self.covariance_type, "covariance_type", ("full", "diag", "spherical", "tied"))
@@ -285,50 +290,34 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         member_seeds = rs.randint(0, 2**31 - 1, size=self.n_draws).tolist()
         self.fit_times_ = {}
         S, N = self.n_draws, X.shape[0]
-        n_stages = 6 if self.resampler == "cwgmm" else 4
-        bar = tqdm(total=n_stages, desc="MechanismLearner", disable=not self.progress, leave=False)
+        bar = tqdm(total=6, desc="MechanismLearner", disable=not self.progress, leave=False)
         try:
             with self._stage("mechanism", bar):
-                self.mechanism_ = resolve_mechanism(y, z, self.mechanism)
-                if not hasattr(self.mechanism_, "y_kind_"):
-                    self.mechanism_.fit(y, z, random_state=seeds["mechanism"])
-                self.y_kind_ = self.mechanism_.y_kind_
-                self._check_task()
-                if self.interventions is None:
-                    self.interventions_ = default_interventions(y, y_kind=self.y_kind_)
-                else:
-                    self.interventions_ = check_interventions(y, self.interventions, self.y_kind_)
-                if S == 1:
-                    self.draws_ = self.mechanism_.posterior_mean()
-                else:
-                    self.draws_ = self.mechanism_.sample_posterior(S, random_state=seeds["draws"])
+                self._fit_mechanism(y, z, seeds)
             with self._stage("weights", bar):
-                row_lw = None
-                if S > 1 and self.data_uncertainty == "bayesian_bootstrap":
-                    row_lw = bayesian_bootstrap_log_weights(S, N, random_state=seeds["bootstrap"])
-                lw = frontdoor_log_weights(
-                    self.mechanism_, y, z, self.interventions_, self.draws_, row_log_weights=row_lw
+                row_lw = self._row_log_weights(S, N, seeds["bootstrap"])
+                problem = self._front_door_problem(X, y, z, row_lw)
+            with self._stage("feature_map", bar):
+                name, self.resampler_reason_ = choose_resampler(
+                    self.resampler, self.weight_diagnostics_, self.mechanism_
                 )
-                # Diagnose the raw weights: the k-hat of already smoothed weights says nothing.
-                self.weight_diagnostics_ = weight_diagnostics(lw, self._intervention_coords())
-                warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
-                if self.weight_smoothing == "psis":
-                    lw = smooth_weights(lw, method="psis")
-                self.log_weights_ = lw
+                if name in WEIGHTED:
+                    warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
+                resampler = RESAMPLERS[name](**self._resampler_params(name))
+                problem.X = self._map_features(X, name)
             M = self.interventions_.shape[0]
             per_value = max(1, (self.n_samples or N) // M)
             n_holdout = (
                 max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if self._is_regressor else 0
             )
-            if self.resampler == "bootstrap":
-                with self._stage("resample", bar):
-                    samples = causal_bootstrap(
-                        X, lw, per_value + n_holdout, random_state=seeds["sample"]
-                    )
-                    self.n_components_ = self.feature_map_ = None
-                    self.mixtures_ = self.mixture_fit_ = self.interventional_model_ = None
-            else:
-                samples = self._fit_mixtures(X, lw, seeds, per_value + n_holdout, bar)
+            with self._stage(name, bar):
+                samples = resampler.resample(
+                    problem, per_value + n_holdout, random_state=seeds["gmm"]
+                )
+            self._store_resampler(resampler, problem)
+            if self.feature_map_ is not None:
+                flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+                samples = np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
             with self._stage("ensemble", bar):
                 self._fit_ensemble(samples, per_value, member_seeds)
         finally:
@@ -336,6 +325,79 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.n_samples_fit_ = N
         return self
+
+    def _fit_mechanism(self, y, z, seeds) -> None:
+        self.mechanism_ = resolve_mechanism(y, z, self.mechanism)
+        if not hasattr(self.mechanism_, "y_kind_"):
+            self.mechanism_.fit(y, z, random_state=seeds["mechanism"])
+        self.y_kind_ = self.mechanism_.y_kind_
+        self._check_task()
+        if self.interventions is None:
+            self.interventions_ = default_interventions(y, y_kind=self.y_kind_)
+        else:
+            self.interventions_ = check_interventions(y, self.interventions, self.y_kind_)
+        if self.n_draws == 1:
+            self.draws_ = self.mechanism_.posterior_mean()
+        else:
+            self.draws_ = self.mechanism_.sample_posterior(
+                self.n_draws, random_state=seeds["draws"]
+            )
+
+    def _row_log_weights(self, S: int, N: int, seed: int) -> torch.Tensor:
+        """Each draw's log row weights: Bayesian bootstrap (S > 1), else uniform."""
+        if S > 1 and self.data_uncertainty == "bayesian_bootstrap":
+            return bayesian_bootstrap_log_weights(S, N, random_state=seed)
+        return torch.full((S, N), -float(np.log(N)), dtype=torch.float64)
+
+    def _front_door_problem(self, X, y, z, row_lw) -> FrontDoorProblem:
+        """Front-door weights with their diagnostics, and the problem every resampler sees.
+
+        The diagnostics describe the mechanism's weights alone, without the bootstrap factor,
+        so the 1 % ESS threshold means the same for S = 1 and S > 1.
+        """
+        mech_lw = frontdoor_log_weights(self.mechanism_, y, z, self.interventions_, self.draws_)
+        self.weight_diagnostics_ = weight_diagnostics(mech_lw, self._intervention_coords())
+        lw = normalize_log_weights(mech_lw + row_lw.unsqueeze(1))
+        if self.weight_smoothing == "psis":
+            lw = smooth_weights(lw, method="psis")
+        self.log_weights_ = lw
+        return FrontDoorProblem(
+            X, y, z, self.mechanism_, self.draws_, self.interventions_, lw, row_lw
+        )
+
+    def _resampler_params(self, name: str) -> dict:
+        if name == "bootstrap":
+            return {}
+        return {
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+            "device": self.device,
+        }
+
+    def _map_features(self, X: np.ndarray, name: str) -> np.ndarray:
+        """The coordinates the resampler models: ``feature_map``'s, or X (the bootstrap's rows)."""
+        self.feature_map_ = None
+        if name == "bootstrap":
+            return X
+        if self.feature_map is None:
+            _warn_if_constant_columns(X, "X")
+            return X
+        self.feature_map_ = clone(self.feature_map).fit(X)
+        Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
+        _warn_if_constant_columns(Xf, "feature_map space")
+        return Xf
+
+    def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
+        self.resampler_ = resampler
+        self.n_components_ = resampler.n_components_
+        self.mixtures_ = getattr(resampler, "mixtures_", None)
+        self.mixture_fit_ = getattr(resampler, "fit_", None)
+        kwargs = {}
+        if resampler.name == "gformula":
+            kwargs = {"mechanism": self.mechanism_, "draws": self.draws_}
+        self.interventional_model_ = resampler.interventional_model(
+            self.interventions_, self.feature_map_, **kwargs
+        )
 
     @property
     def _is_regressor(self) -> bool:
@@ -353,74 +415,6 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
     def _intervention_coords(self):
         values = self.interventions_
         return values if values.ndim == 1 else None
-
-    def _choose_k(self, Xf: np.ndarray, lw: torch.Tensor, seed: int) -> np.ndarray:
-        """K per intervention value, chosen on the draw-averaged weights."""
-        M = self.interventions_.shape[0]
-        k = self.n_components
-        if isinstance(k, numbers.Integral):
-            return np.full(M, int(k))
-        if isinstance(k, dict):
-            keys = np.asarray(list(k.keys()), dtype=np.float64)
-            values = self.interventions_.astype(np.float64)
-            if values.ndim != 1 or set(keys.tolist()) != set(values.tolist()):
-                raise ValueError(
-                    f"n_components as a dict must have one key per intervention value "
-                    f"{values.tolist()}; got keys {keys.tolist()}."
-                )
-            return np.array(
-                [
-                    check_positive_int(k[v], f"n_components[{v}]")
-                    for v in self.interventions_.tolist()
-                ]
-            )
-        mean_w = lw.exp().mean(dim=0).numpy()  # (M, N)
-        chosen, _ = select_n_components(
-            _standardize_columns(Xf)[0],  # the coordinates cwgmm_resample fits in
-            sample_weight=mean_w,
-            candidates=K_CANDIDATES,
-            criterion=k,
-            covariance_type=self.covariance_type,
-            random_state=seed,
-        )
-        return np.atleast_1d(np.asarray(chosen, dtype=int))
-
-    def _fit_mixtures(self, X, lw, seeds, n_per_value: int, bar) -> np.ndarray:
-        """Batched CW-GMM fits (one per distinct K) and their samples, shape (S, M, n, d)."""
-        S, M = lw.shape[:2]
-        with self._stage("feature_map", bar):
-            if self.feature_map is not None:
-                self.feature_map_ = clone(self.feature_map).fit(X)
-                Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
-            else:
-                self.feature_map_ = None
-                Xf = X
-        _warn_if_constant_columns(Xf, "feature_map space" if self.feature_map else "X")
-        with self._stage("n_components", bar):
-            self.n_components_ = self._choose_k(Xf, lw, seeds["k"])
-        with self._stage("cwgmm", bar):
-            samples, fit = cwgmm_resample(
-                Xf,
-                lw,
-                self.n_components_,
-                n_per_value,
-                covariance_type=self.covariance_type,
-                random_state=seeds["gmm"],
-                device=self.device,
-            )
-            self.mixture_fit_ = {
-                "lower_bound": fit.lower_bound,
-                "n_iter": fit.n_iter,
-                "converged": fit.converged,
-            }
-            self.mixtures_ = MixtureBank.from_mixtures(fit.members, (S, M))
-            self.interventional_model_ = build_interventional_model(
-                self.mixtures_, self.interventions_, self.feature_map_
-            )
-        if self.feature_map_ is not None:
-            flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
-            samples = np.asarray(flat, dtype=np.float64).reshape(S, M, n_per_value, -1)
-        return samples
 
     def _fit_ensemble(self, samples: np.ndarray, per_value: int, member_seeds) -> None:
         """Train one clone per draw on its deconfounded rows (joblib, any backend)."""
@@ -520,7 +514,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         return normal_mixture_interval(means, self.residual_std_, alpha)
 
     def sample_interventional(self, value, n_samples: int = 1000, random_state=None) -> np.ndarray:
-        """Rows of ``x ~ p(x | do(y = value))`` from the fitted CW-GMMs, shape (n_samples, d).
+        """Rows of ``x ~ p(x | do(y = value))`` from the fitted sampler, shape (n_samples, d).
 
         Runs ``poutine.do(self.interventional_model_, {"y": value})``; draws are mixed uniformly
         over the posterior, so the spread includes the mechanism's uncertainty.
@@ -529,7 +523,9 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
 
         if getattr(self, "interventional_model_", None) is None:
             raise NotFittedError(
-                "sample_interventional needs a learner fitted with resampler='cwgmm'."
+                "sample_interventional needs a generative resampler ('cwgmm' or 'gformula'); "
+                f"this learner ran {getattr(self, 'resampler_', None) and self.resampler_.name!r}"
+                " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
             )
         n_samples = check_positive_int(n_samples, "n_samples")
         value = torch.as_tensor(value, dtype=torch.float64)
@@ -555,24 +551,19 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         return learner_to_inference_data(self, X)
 
     def summary(self) -> str:
-        """What was fitted: N, M, S, K per intervention, weight diagnostics and time per stage."""
+        """What was fitted: N, M, S, the resampler and why, K, weight diagnostics, stage times."""
         if not hasattr(self, "estimators_"):
             return f"{type(self).__name__} (not fitted)"
         diag = self.weight_diagnostics_
-        ks = (
-            "-"
-            if self.n_components_ is None
-            else ", ".join(
-                f"{v}: {k}" for v, k in zip(self._value_labels(), self.n_components_, strict=True)
-            )
-        )
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.fit_times_.items())
         khat = np.nanmax(diag["khat"].values) if np.isfinite(diag["khat"].values).any() else np.nan
+        res = self.resampler_
         return (
             f"{type(self).__name__}: N = {self.n_samples_fit_}, "
             f"M = {len(self.interventions_)} intervention values, "
-            f"S = {len(self.estimators_)} draws, resampler = {self.resampler}\n"
-            f"  K per intervention: {ks}\n"
+            f"S = {len(self.estimators_)} draws\n"
+            f"  resampler = {res.name} ({self.resampler_reason_})\n"
+            f"  {res.describe(self._value_labels())}\n"
             f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}\n"
             f"  fit time: {times}"
         )

@@ -418,7 +418,24 @@ def _psis(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # overflow RuntimeWarning there is noise, not a failure, so it is silenced here only.
     with np.errstate(over="ignore"):
         smoothed, khat = arviz.psislw(flat.copy())
-    return smoothed.reshape(log_weights.shape), np.asarray(khat).reshape(log_weights.shape[:-1])
+    khat = np.where(_tail_is_tied(flat), np.inf, np.asarray(khat, dtype=np.float64))
+    return smoothed.reshape(log_weights.shape), khat.reshape(log_weights.shape[:-1])
+
+
+def _tail_is_tied(flat: np.ndarray) -> np.ndarray:
+    """Rows whose PSIS tail (the largest ``min(N/5, 3 sqrt N)`` weights, arviz's choice) has
+    fewer distinct values than half its length.
+
+    The generalised Pareto fit assumes continuous weights. Ties come from repeated rows, or from
+    a discrete or unaffected mechanism: for ``do(y = 1)`` every row with ``y_n = 1`` has weight
+    exactly 1. On such a tail the fitted k-hat is an artefact (2.4 on a tail of one value
+    repeated, beside an ESS/N of 0.96), so it is reported as not estimable.
+    """
+    n = flat.shape[-1]
+    m = int(np.ceil(min(0.2 * n, 3.0 * np.sqrt(n))))
+    tail = -np.sort(-flat, axis=-1)[:, :m]
+    distinct = 1 + (np.diff(tail, axis=-1) != 0).sum(axis=-1)
+    return distinct < 0.5 * m
 
 
 def weight_diagnostics(log_weights, interventions=None, *, warn: bool = False) -> xr.Dataset:
@@ -430,8 +447,9 @@ def weight_diagnostics(log_weights, interventions=None, *, warn: bool = False) -
     - ``ess_fraction``: ``ess / N``;
     - ``khat``: the PSIS Pareto shape :math:`\hat k` of the weights' right tail
       (``arviz.psislw``; Vehtari et al. 2024). Above 0.7 the weighted estimates are unreliable.
-      Where arviz cannot fit the tail because at most 4 rows lie strictly above its cutoff (ties,
-      e.g. uniform weights or weights from a discrete ``z``) arviz returns ``inf``; we report NaN
+      Where the tail cannot be fitted because at most 4 rows lie strictly above arviz's cutoff,
+      or because it is mostly ties (fewer distinct values than half its length: repeated rows,
+      a discrete ``z``, or the rows that keep weight 1 under their own ``y``), we report NaN
       ("not estimable") and leave the verdict to the ESS;
     - ``max_weight_ratio``: largest weight over the mean weight, :math:`N \max_n w_{smn}`.
 

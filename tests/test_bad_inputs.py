@@ -924,7 +924,7 @@ CASES = [
         "load-newer-version",
         lambda c: _edit_manifest(c, "format_version", 99),
         ValueError,
-        ["format version 99", "reads versions up to 1", "Upgrade bayes-mech"],
+        ["format version 99", "reads versions up to 2", "Upgrade bayes-mech"],
     ),
     (
         "load-other-format",

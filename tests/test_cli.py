@@ -183,7 +183,8 @@ def test_fit_predict_inspect_round_trip_classification(tmp_path, capsys):
     capsys.readouterr()
     assert main(["inspect", str(model)]) == 0
     out = capsys.readouterr().out
-    assert "N = 600" in out and "S = 3 draws" in out and "K per intervention" in out
+    assert "N = 600" in out and "S = 3 draws" in out and "K per " in out
+    assert "resampler = " in out
     assert "ESS/N" in out and "k-hat" in out
     assert "mean" in out and "hdi_" in out  # arviz.summary of the mechanism posterior
 

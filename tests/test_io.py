@@ -23,7 +23,12 @@ def _fit(learner, d):
 def classifier():
     d = make_frontdoor_classification(800, random_state=0)
     learner = bm.MechanismLearner(
-        LogisticRegression(), n_draws=3, n_components=2, progress=False, random_state=0
+        LogisticRegression(),
+        n_draws=3,
+        n_components=2,
+        resampler="cwgmm",
+        progress=False,
+        random_state=0,
     )
     return _fit(learner, d), d
 

@@ -20,7 +20,7 @@ from bayes_mech.datasets import (
 )
 from bayes_mech.datasets._base import run_model
 from bayes_mech.exceptions import FrontDoorWeightWarning, NotFittedError
-from bayes_mech.resampling import cwgmm_resample
+from bayes_mech.resamplers import cwgmm_resample
 
 
 def fit_quietly(learner, X, y, z):
@@ -41,7 +41,12 @@ def a1():
 def a1_learner(a1):
     train, _ = a1
     learner = bm.MechanismLearner(
-        SVC(kernel="linear", C=5), n_draws=8, n_components=2, progress=False, random_state=0
+        SVC(kernel="linear", C=5),
+        n_draws=8,
+        n_components=2,
+        resampler="cwgmm",
+        progress=False,
+        random_state=0,
     )
     return fit_quietly(learner, train.X, train.y, train.z)
 
@@ -103,7 +108,12 @@ def test_point_method_equals_hand_assembled_pipeline(a1):
     train, test = a1
     seed = 3
     learner = bm.MechanismLearner(
-        LogisticRegression(), n_draws=1, n_components=2, progress=False, random_state=seed
+        LogisticRegression(),
+        n_draws=1,
+        n_components=2,
+        resampler="cwgmm",
+        progress=False,
+        random_state=seed,
     )
     fit_quietly(learner, train.X, train.y, train.z)
     # The same seeds, drawn in the learner's documented order.
@@ -206,7 +216,9 @@ def test_feature_map_on_digits_beats_naive():
 def test_params_clone_and_estimator_untouched(a1):
     train, _ = a1
     svm = SVC(kernel="linear", C=5)
-    learner = bm.MechanismLearner(svm, n_draws=3, n_components=2, progress=False, random_state=0)
+    learner = bm.MechanismLearner(
+        svm, n_draws=3, n_components=2, resampler="cwgmm", progress=False, random_state=0
+    )
     assert learner.get_params()["n_draws"] == 3
     assert learner.set_params(n_draws=2).n_draws == 2
     assert clone(learner).get_params()["estimator__C"] == 5

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from bayes_mech.resampling import causal_bootstrap
+from bayes_mech.resamplers import causal_bootstrap
 from bayes_mech.weights import bayesian_bootstrap_log_weights
 
 F64 = torch.float64
@@ -88,7 +88,7 @@ def test_bad_input(weights):
 def test_cwgmm_fit_is_equivariant_to_column_units():
     # Fitted in standardised coordinates: rescaling and shifting the columns of X maps samples
     # and mixtures the same way, and shifts the log-likelihood by the log-Jacobian −Σ log|c_j|.
-    from bayes_mech.resampling import cwgmm_resample
+    from bayes_mech.resamplers import cwgmm_resample
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (150, 2)), rng.normal(4, 0.5, (150, 2))])

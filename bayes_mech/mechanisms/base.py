@@ -70,6 +70,7 @@ class Mechanism(BaseEstimator, ABC):
         """
         y_arr = self._check_y(y)
         z_arr = self._check_z(z)
+        self._z_input_1d = np.ndim(z) == 1 if not hasattr(z, "ndim") else z.ndim == 1
         check_consistent_length(y=y_arr, z=z_arr)
         for attr in ("y_kind_", "classes_", "z_classes_", "y_dim_"):
             self.__dict__.pop(attr, None)  # a refit must not keep the previous fit's attributes
@@ -154,6 +155,58 @@ class Mechanism(BaseEstimator, ABC):
         y_t = self._y_tensor(y, name="y")
         check_consistent_length(y=y_t, z=z_t)
         return self._log_prob_rows(z_t, y_t, draws)
+
+    def _sample_rows(self, y: torch.Tensor, draws: Draws) -> torch.Tensor:
+        """``z_r ~ p(z | y_r, θ_s)`` for every draw and row, from torch's global generator.
+
+        ``y`` is as in ``_log_prob_rows``. Returns float64 (S, R, d_z), or int64 codes (S, R)
+        for a discrete ``z``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot sample z.")
+
+    def sample_z(self, y, draws: Draws | None = None, random_state=None) -> np.ndarray:
+        r"""Draw :math:`z_{sr} \sim p(z \mid y_r, \theta_s)` for every draw and row.
+
+        This is the mechanism half of the front-door formula's ancestral sampler (the
+        g-formula resampler): ``y`` holds intervention values, one per requested row.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_rows,) or (n_rows, d_y)
+            Values of the cause; discrete ones must be classes seen in ``fit``.
+        draws : dict of str to Tensor, optional
+            Posterior draws from ``sample_posterior``; default the posterior mean (S = 1).
+        random_state : None, int or numpy RandomState/Generator
+            The same seed gives the same rows.
+
+        Returns
+        -------
+        ndarray of shape (S, n_rows), (S, n_rows, d_z)
+            Values of ``z`` as in ``fit``: labels for a discrete ``z``, float64 otherwise; a
+            1-D ``z`` in ``fit`` gives (S, n_rows).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_mech.mechanisms import GaussianMechanism
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat([0, 1], 500)
+        >>> mech = GaussianMechanism().fit(y, rng.normal(3.0 * y, 1.0))
+        >>> z = mech.sample_z(np.full(4000, 1), random_state=0)
+        >>> z.shape, round(float(z.mean()), 1)
+        ((1, 4000), 3.0)
+        """
+        from bayes_mech.mechanisms._utils import seeded
+
+        self._check_is_fitted()
+        draws = self.posterior_mean() if draws is None else self._check_draws(draws)
+        y_t = self._y_tensor(y, name="y")
+        with seeded(random_state):
+            z = self._sample_rows(y_t, draws)
+        if self.z_kind == "discrete":
+            return self.z_classes_[z.detach().cpu().numpy()]
+        z = z.detach().cpu().numpy().astype(np.float64, copy=False)
+        return z[..., 0] if getattr(self, "_z_input_1d", False) else z
 
     def to_inference_data(self):
         """The posterior as an ``arviz.InferenceData`` (subclasses name their dimensions)."""

@@ -164,6 +164,9 @@ class CategoricalMechanism(ConjugateMechanism):
         log_p = draws["probs"][:, y_values, :].log()  # (S, M, L)
         return log_p[:, :, z].transpose(1, 2)  # (S, N, M)
 
+    def _sample_rows(self, y, draws):
+        return dist.Categorical(probs=draws["probs"][:, y]).sample()  # (S, R) codes
+
     def pyro_model(self):
         """`categorical_model` with this fit's ``K`` and prior bound: ``model(y, z=None)``."""
         self._check_is_fitted()
@@ -331,6 +334,11 @@ class GaussianMechanism(ConjugateMechanism):
     def _log_prob_grid(self, z, y_values, draws):
         chol = torch.linalg.cholesky(draws["covariance_matrix"][:, y_values])  # (S, M, d, d)
         return gaussian_log_prob_grid(z, draws["loc"][:, y_values], chol)  # (S, N, M)
+
+    def _sample_rows(self, y, draws):
+        # One Cholesky factor per (draw, class), gathered per row: (S, R, d, d).
+        chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, y]
+        return dist.MultivariateNormal(draws["loc"][:, y], scale_tril=chol).sample()
 
     def pyro_model(self):
         """`gaussian_model` with this fit's ``K`` and prior bound: ``model(y, z=None)``."""

@@ -253,6 +253,11 @@ class LinearGaussianMechanism(ConjugateMechanism):
         chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]  # (S, 1, d, d)
         return gaussian_log_prob_grid(z, loc, chol)  # (S, N, M)
 
+    def _sample_rows(self, y, draws):
+        loc = self._features(y) @ draws["coef"]  # (S, R, d_z)
+        chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]
+        return dist.MultivariateNormal(loc, scale_tril=chol).sample()
+
     def pyro_model(self):
         """`linear_gaussian_model` with this fit's basis and prior bound: ``model(y, z=None)``."""
         self._check_is_fitted()

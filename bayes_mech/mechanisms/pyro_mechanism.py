@@ -396,37 +396,69 @@ class PyroMechanism(Mechanism):
             out[name] = value.reshape(value.shape[0], *([1] * pad), *site_shape)
         return out
 
-    def _site_log_prob(self, y_t, z_t, draws: Draws) -> torch.Tensor:
-        """``log p(z_r | y_r, θ_s)`` of shape (S, R) for R rows, via the model's ``"z"`` site."""
-        n_draws = next(iter(draws.values())).shape[0]
-        n_rows = z_t.shape[0]
-        if not self.vectorize:
-            rows = [
-                self._site_log_prob_one(y_t, z_t, {k: v[s] for k, v in draws.items()})
-                for s in range(n_draws)
-            ]
-            return torch.stack(rows)
+    def _z_site(self, y_t, z_t, draws: Draws) -> dict:
+        """The model's ``"z"`` site traced with ``θ_s`` fixed, all draws under one draw plate.
+
+        With ``z_t=None`` the site's value is a draw ``z ~ p(z | y, θ_s)`` (torch's generator).
+        """
         conditioned = poutine.condition(self.model, data=self._plate_shaped(draws))
         with (
             poutine.block(),
-            pyro.plate("_mechanism_draws", n_draws, dim=-(self.max_plate_nesting_ + 1)),
+            pyro.plate(
+                "_mechanism_draws", self._n_draws(draws), dim=-(self.max_plate_nesting_ + 1)
+            ),
         ):
-            trace = poutine.trace(conditioned).get_trace(y_t, z_t)
-        site = trace.nodes["z"]
-        lp = site["fn"].log_prob(site["value"])
-        if lp.numel() != n_draws * n_rows:
-            raise ValueError(
-                f"model's 'z' site gave log-probabilities of shape {tuple(lp.shape)} for "
-                f"{n_draws} draws and {n_rows} rows; the model must broadcast over a draw plate "
-                "(index parameters with '...'), or pass vectorize=False."
-            )
-        return lp.reshape(n_draws, n_rows).to(torch.float64)
+            return poutine.trace(conditioned).get_trace(y_t, z_t).nodes["z"]
 
-    def _site_log_prob_one(self, y_t, z_t, draw) -> torch.Tensor:
+    def _z_site_one(self, y_t, z_t, draw) -> dict:
         with poutine.block():
             trace = poutine.trace(poutine.condition(self.model, data=draw)).get_trace(y_t, z_t)
-        site = trace.nodes["z"]
-        return site["fn"].log_prob(site["value"]).reshape(z_t.shape[0]).to(torch.float64)
+        return trace.nodes["z"]
+
+    @staticmethod
+    def _n_draws(draws: Draws) -> int:
+        return next(iter(draws.values())).shape[0]
+
+    def _check_site_rows(self, numel: int, n_draws: int, n_rows: int, what: str) -> None:
+        if numel != n_draws * n_rows:
+            raise ValueError(
+                f"model's 'z' site gave {what} with {numel} entries for {n_draws} draws and "
+                f"{n_rows} rows; the model must broadcast over a draw plate (index parameters "
+                "with '...'), or pass vectorize=False."
+            )
+
+    def _site_log_prob(self, y_t, z_t, draws: Draws) -> torch.Tensor:
+        """``log p(z_r | y_r, θ_s)`` of shape (S, R) for R rows, via the model's ``"z"`` site."""
+        n_draws, n_rows = self._n_draws(draws), z_t.shape[0]
+        if not self.vectorize:
+            rows = []
+            for s in range(n_draws):
+                site = self._z_site_one(y_t, z_t, {k: v[s] for k, v in draws.items()})
+                rows.append(site["fn"].log_prob(site["value"]).reshape(n_rows))
+            return torch.stack(rows).to(torch.float64)
+        site = self._z_site(y_t, z_t, draws)
+        lp = site["fn"].log_prob(site["value"])
+        self._check_site_rows(lp.numel(), n_draws, n_rows, f"log-probabilities {tuple(lp.shape)}")
+        return lp.reshape(n_draws, n_rows).to(torch.float64)
+
+    def _sample_rows(self, y, draws):
+        # One trace per draw: under a draw plate a global site indexed with '...' can put the
+        # draw axis left of the plate's dim, which log_prob forgives by broadcasting but a
+        # sampled value does not (it would be broadcast to S x S x R).
+        y_t = self._model_y(y)
+        n_draws, n_rows = self._n_draws(draws), y.shape[0]
+        values = torch.stack(
+            [
+                self._z_site_one(y_t, None, {k: v[s] for k, v in draws.items()})["value"]
+                for s in range(n_draws)
+            ]
+        )
+        if self.z_kind == "discrete":
+            self._check_site_rows(values.numel(), n_draws, n_rows, "samples")
+            return values.reshape(n_draws, n_rows).to(torch.int64)
+        d_z = self.z_dim_
+        self._check_site_rows(values.numel() // d_z, n_draws, n_rows, "samples")
+        return values.reshape(n_draws, n_rows, d_z).to(torch.float64)
 
     def _log_prob_rows(self, z, y, draws):
         return self._site_log_prob(self._model_y(y), self._model_z(z), draws)

@@ -1,6 +1,6 @@
 """The fitted CW-GMMs as a Pyro program over (draw, y, x).
 
-``build_interventional_model`` turns the S x M fitted mixtures of a
+:class:`CWGMMProgram` turns the S x M fitted mixtures of a
 :class:`~bayes_mech.MechanismLearner` into a Pyro model with sites ``draw`` (which posterior draw
 θ_s), ``y`` (the intervention value, uniform over the randomised design), ``component`` and ``x``.
 ``poutine.do(model, {"y": v})`` then samples :math:`p(x \\mid do(y = v))` with the mechanism's
@@ -14,7 +14,7 @@ import pyro
 import pyro.distributions as dist
 import torch
 
-__all__ = ["MixtureBank", "build_interventional_model"]
+__all__ = ["CWGMMProgram", "MixtureBank", "intervention_index", "uniform_design"]
 
 
 class MixtureBank:
@@ -58,8 +58,8 @@ class MixtureBank:
             cov = np.asarray(gm.covariances_)
             if cov_type == "full":
                 scale[index, :k] = np.linalg.cholesky(cov)
-            elif cov_type == "tied":
-                scale[index, :k] = np.linalg.cholesky(cov)[:, None]
+            elif cov_type == "tied":  # one (d, d) covariance shared by the k components
+                scale[index, :k] = np.linalg.cholesky(cov)
             elif cov_type == "diag":
                 scale[index, :k] = np.sqrt(cov)
             else:  # spherical
@@ -78,7 +78,7 @@ class MixtureBank:
         }
 
 
-def _intervention_index(y, values: torch.Tensor) -> torch.Tensor:
+def intervention_index(y, values: torch.Tensor) -> torch.Tensor:
     """Map intervention values (any shape, last axis d_y) to their index among ``values``."""
     y = torch.as_tensor(y, dtype=torch.float64)
     flat = values.reshape(values.shape[0], -1)
@@ -89,14 +89,31 @@ def _intervention_index(y, values: torch.Tensor) -> torch.Tensor:
     if (best.values > tol).any():
         bad = y_flat[best.values > tol][:5].squeeze(-1).tolist()
         raise ValueError(
-            f"y = {bad} is not an intervention value of this learner; the CW-GMMs were fitted at "
+            f"y = {bad} is not an intervention value of this learner; its samplers were fitted at "
             f"{values.squeeze(-1).tolist()}. Refit with interventions=[...] to include it."
         )
     idx = best.indices
     return idx.reshape(y.shape[: y.dim() - (1 if flat.shape[1] > 1 else 0)])
 
 
-def build_interventional_model(bank: MixtureBank, interventions: np.ndarray, feature_map=None):
+def uniform_design(values: torch.Tensor) -> dist.Empirical:
+    """The randomised design: ``y`` uniform over the intervention values."""
+    return dist.Empirical(values, torch.zeros(values.shape[0], dtype=torch.float64))
+
+
+def decode_features(gauss, feature_map):
+    """Sample ``x`` from ``gauss``, through ``feature_map.inverse_transform`` when there is one.
+
+    With a feature map the Gaussian site is ``x_latent`` and ``x`` a deterministic site.
+    """
+    if feature_map is None:
+        return pyro.sample("x", gauss)
+    latent = pyro.sample("x_latent", gauss)
+    x = feature_map.inverse_transform(latent.detach().cpu().numpy())
+    return pyro.deterministic("x", torch.as_tensor(x, dtype=torch.float64), event_dim=1)
+
+
+class CWGMMProgram:
     r"""A Pyro program sampling deconfounded ``(draw, y, x)`` from the fitted CW-GMMs.
 
     .. math::
@@ -107,24 +124,26 @@ def build_interventional_model(bank: MixtureBank, interventions: np.ndarray, fea
         x \mid s, y_m, k \sim \mathcal N(\mu_{s m k}, \Sigma_{s m k}).
 
     With a ``feature_map`` the Gaussian site is ``x_latent`` and ``x`` is its
-    ``inverse_transform`` (a deterministic site).
+    ``inverse_transform`` (a deterministic site). A plain class, not a closure, so a fitted
+    learner pickles.
 
-    Returns
-    -------
-    callable
-        ``model(n_samples=1)`` returning ``x`` of shape (n_samples, n_features).
+    Call it as ``program(n_samples=1)``; it returns ``x`` of shape (n_samples, n_features).
     """
-    values = torch.as_tensor(np.asarray(interventions, dtype=np.float64))
-    n_draws, n_values = bank.weights.shape[:2]
 
-    def interventional_model(n_samples: int = 1):
+    def __init__(self, bank: MixtureBank, interventions, feature_map=None):
+        self.bank = bank
+        self.values = torch.as_tensor(np.asarray(interventions, dtype=np.float64))
+        self.feature_map = feature_map
+
+    def __call__(self, n_samples: int = 1):
+        bank, values = self.bank, self.values
+        n_draws = bank.weights.shape[0]
         with pyro.plate("samples", n_samples):
             s = pyro.sample(
                 "draw", dist.Categorical(logits=torch.zeros(n_draws, dtype=torch.float64))
             )
-            design = dist.Empirical(values, torch.zeros(n_values, dtype=torch.float64))
-            y = pyro.sample("y", design)
-            m = _intervention_index(y, values)
+            y = pyro.sample("y", uniform_design(values))
+            m = intervention_index(y, values)
             m = m.expand(s.shape) if m.dim() < s.dim() else m
             k = pyro.sample("component", dist.Categorical(probs=bank.weights[s, m]))
             loc = bank.means[s, m, k]
@@ -132,10 +151,4 @@ def build_interventional_model(bank: MixtureBank, interventions: np.ndarray, fea
                 gauss = dist.MultivariateNormal(loc, scale_tril=bank.scale[s, m, k])
             else:
                 gauss = dist.Normal(loc, bank.scale[s, m, k]).to_event(1)
-            if feature_map is None:
-                return pyro.sample("x", gauss)
-            latent = pyro.sample("x_latent", gauss)
-            x = feature_map.inverse_transform(latent.detach().cpu().numpy())
-            return pyro.deterministic("x", torch.as_tensor(x, dtype=torch.float64), event_dim=1)
-
-    return interventional_model
+            return decode_features(gauss, self.feature_map)

@@ -1,0 +1,294 @@
+"""The g-formula resampler: known answers on the paper's SCMs, the Pyro program, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from pyro import poutine
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+import bayes_mech as bm
+from bayes_mech.datasets import make_frontdoor_classification
+from bayes_mech.datasets._base import run_model
+from bayes_mech.datasets.synthetic import regression_model
+from bayes_mech.exceptions import FrontDoorWeightWarning
+from bayes_mech.mechanisms import CategoricalMechanism, GaussianMechanism
+from bayes_mech.resamplers.gformula import _MechanismRows
+
+
+def fit_quietly(learner, X, y, z):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FrontDoorWeightWarning)
+        return learner.fit(X, y, z)
+
+
+def a2(n, seed, b=1.5):
+    data = run_model(regression_model, n, seed, b=b)
+    return tuple(data[k].numpy() for k in ("x", "y", "z"))
+
+
+def a2_slope_estimand(grid, b=1.5, c0=5.0, c1=1.0):
+    """OLS slope of y on x under do(y), y uniform over ``grid``, in closed form.
+
+    x = c1 (b y + e_z) + c0 u + e_x, so Cov(x, y) = c1 b Var_G(y) and
+    Var(x) = c1² b² Var_G(y) + c1² + c0² + 1 (Var_G: the population variance of the grid).
+    """
+    var_g = np.var(grid)
+    return c1 * b * var_g / (c1**2 * b**2 * var_g + c1**2 + c0**2 + 1.0)
+
+
+# ------------------------------------------------------------------ known answers
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a2_strong_mechanism_recovers_the_interventional_slope(seed):
+    """b = 1.5: k-hat > 1, the CW-GMM learns the naive slope; the g-formula does not."""
+    X, y, z = a2(2000, seed)
+    kw = {"n_draws": 8, "progress": False, "random_state": seed}
+    g = fit_quietly(bm.MechanismLearner(LinearRegression(), resampler="gformula", **kw), X, y, z)
+    cw = fit_quietly(bm.MechanismLearner(LinearRegression(), resampler="cwgmm", **kw), X, y, z)
+    target = a2_slope_estimand(g.interventions_)
+    naive = LinearRegression().fit(X, y).coef_[0]
+    slope = {
+        name: np.mean([e.coef_[0] for e in learner.estimators_])
+        for name, learner in (("gformula", g), ("cwgmm", cw))
+    }
+    assert abs(slope["gformula"] - target) < 0.02, (slope, target)
+    assert abs(slope["cwgmm"] - naive) < abs(slope["cwgmm"] - target), (slope, naive, target)
+
+
+def test_a2_estimand_closed_form_matches_poutine_do():
+    """The closed form used above agrees with OLS on exact interventional rows."""
+    grid = np.linspace(-0.8, 4.8, 20)
+    X_do = np.concatenate(
+        [run_model(regression_model, 5000, 10 + i, intervention=v)["x"].numpy() for i, v in
+         enumerate(grid)]
+    )  # fmt: skip
+    slope = LinearRegression().fit(X_do, np.repeat(grid, 5000)).coef_[0]
+    assert abs(slope - a2_slope_estimand(grid)) < 0.004, (slope, a2_slope_estimand(grid))
+
+
+def test_a1_accuracy_near_the_oracle():
+    train = make_frontdoor_classification(3000, random_state=0)
+    oracle_train = make_frontdoor_classification(3000, confounded=False, random_state=50)
+    test = make_frontdoor_classification(3000, confounded=False, random_state=100)
+    oracle = LogisticRegression().fit(oracle_train.X, oracle_train.y).score(test.X, test.y)
+    naive = LogisticRegression().fit(train.X, train.y).score(test.X, test.y)
+    learner = bm.MechanismLearner(
+        LogisticRegression(), resampler="gformula", n_draws=8, progress=False, random_state=0
+    )
+    ours = fit_quietly(learner, train.X, train.y, train.z).score(test.X, test.y)
+    assert ours > naive + 0.04, (ours, naive)
+    assert ours > oracle - 0.01, (ours, oracle)
+    assert learner.resampler_.cell_labels_ == ["y'=1", "y'=2"]
+
+
+def binary_frontdoor(n, seed):
+    """Binary y and z: u -> y, u -> x2, y -> z -> x1; E[x | do(y)] in closed form below."""
+    rng = np.random.default_rng(seed)
+    u = rng.random(n) < 0.5
+    y = (rng.random(n) < np.where(u, 0.8, 0.2)).astype(int)
+    z = (rng.random(n) < np.where(y == 1, 0.8, 0.2)).astype(int)
+    X = np.c_[2.0 * z + rng.normal(size=n), 2.0 * u + rng.normal(size=n)]
+    return X, y, z
+
+
+def test_categorical_mechanism_cells_recover_do_means():
+    """Cells (y', z): E[x1 | do(y)] = 2 P(z = 1 | y), E[x2 | do(y)] = 2 P(u = 1) = 1."""
+    X, y, z = binary_frontdoor(6000, 0)
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        mechanism=CategoricalMechanism(),
+        resampler="gformula",
+        n_draws=8,
+        n_components=1,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(learner, X, y, z)
+    assert learner.resampler_.cell_labels_ == ["y'=0, z=0", "y'=0, z=1", "y'=1, z=0", "y'=1, z=1"]
+    for value, p_z in ((0, 0.2), (1, 0.8)):
+        x = learner.sample_interventional(value, 20000, random_state=value)
+        np.testing.assert_allclose(x.mean(0), [2 * p_z, 1.0], atol=0.08)
+    # The confounded conditional mean of x2 given y = 1 is 1.6: the adjustment is real.
+    assert abs(X[y == 1, 1].mean() - 1.6) < 0.08
+
+
+# ------------------------------------------------------------------ the Pyro program
+@pytest.fixture(scope="module")
+def a1_gformula():
+    # K = 6 per cell: enough components for x1's step in sign(z) (BIC picks 3-4 at N = 2000, and
+    # that q is biased where a cell's z is rare; see the concepts page on the g-formula).
+    d = make_frontdoor_classification(5000, random_state=0)
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="gformula",
+        n_components=6,
+        n_draws=4,
+        progress=False,
+        random_state=0,
+    )
+    return fit_quietly(learner, d.X, d.y, d.z), d
+
+
+def test_program_has_front_door_sites_and_matches_truth(a1_gformula):
+    learner, _ = a1_gformula
+    model = poutine.do(learner.interventional_model_, {"y": torch.tensor(2.0)})
+    trace = poutine.trace(model).get_trace(30000)
+    for site in ("draw", "y_prime", "z", "component", "x"):
+        assert site in trace.nodes, site
+    y_prime = trace.nodes["y_prime"]["value"].numpy()
+    z, x = trace.nodes["z"]["value"].numpy(), trace.nodes["x"]["value"].numpy()
+    # y' follows the observed marginal (P(y = 2) = 0.35 in A.1), whatever the intervention.
+    assert abs(np.mean(y_prime == 2) - 0.35) < 0.03
+    # z ~ p(z | y = 2) = N(1.2, 1); E[x2 | do(y)] = E[x2] = -2.4 * 0.75 + 2.4 * 0.25 = -1.2;
+    # E[x1 | do(y = 2)] = 1.8 (2 Phi(1.2) - 1) = 1.386.
+    assert abs(z.mean() - 1.2) < 0.05 and abs(z.std() - 1.0) < 0.05
+    assert abs(x[:, 1].mean() + 1.2) < 0.15
+    assert abs(x[:, 0].mean() - 1.386) < 0.15
+
+
+def test_program_and_training_sampler_agree(a1_gformula):
+    """Given one fit, the Pyro program and the vectorised sampler draw the same distribution."""
+    learner, d = a1_gformula
+    problem = bm.resamplers.FrontDoorProblem(
+        d.X, d.y, d.z, learner.mechanism_, learner.draws_, learner.interventions_,
+        learner.log_weights_, learner.resampler_._row_log_weights,
+    )  # fmt: skip
+    rows = learner.resampler_._sample(problem, 8000, z_seed=1, x_seed=2)
+    rows = rows[:, 1].reshape(-1, 2)  # do(y = 2), every draw
+    program = learner.sample_interventional(2, 30000, random_state=3)
+    se = np.sqrt(rows.var(0) / rows.shape[0] + program.var(0) / program.shape[0])
+    assert np.all(np.abs(rows.mean(0) - program.mean(0)) < 4 * se), (rows.mean(0), program.mean(0))
+    for q in (0.1, 0.5, 0.9):
+        np.testing.assert_allclose(
+            np.quantile(rows, q, axis=0), np.quantile(program, q, axis=0), atol=0.08
+        )
+
+
+def test_mechanism_rows_log_prob_pairs_each_row_with_its_draw():
+    rng = np.random.default_rng(0)
+    y = np.repeat([1, 2], 300)
+    mech = GaussianMechanism().fit(y, rng.normal(2.0 * y, 1.0))
+    draws = mech.sample_posterior(3, random_state=0)
+    s = torch.tensor([0, 2, 1, 2, 0])
+    y_rows = np.array([1, 2, 2, 1, 1])
+    rows = _MechanismRows(mech, draws, s, y_rows)
+    z = rows.sample()
+    expected = mech.log_prob_observed(z.numpy(), y_rows, draws)[s, torch.arange(5)]
+    torch.testing.assert_close(rows.log_prob(z), expected)
+
+
+# ------------------------------------------------------------------ options and reports
+def test_feature_map_round_trips_through_the_g_formula(a1_gformula):
+    _, d = a1_gformula
+    mapped = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="gformula",
+        n_components=6,
+        feature_map=PCA(2),
+        n_draws=4,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(mapped, d.X, d.y, d.z)
+    x = mapped.sample_interventional(2, 20000, random_state=0)
+    assert x.shape == (20000, 2)
+    assert abs(x[:, 1].mean() + 1.2) < 0.15 and abs(x[:, 0].mean() - 1.386) < 0.15
+
+
+def test_summary_and_inference_data_say_which_sampler_ran(a1_gformula):
+    learner, _ = a1_gformula
+    text = learner.summary()
+    assert "resampler = gformula (chosen by the user)" in text
+    assert "K per g-formula cell: y'=1: " in text
+    idata = learner.to_inference_data()
+    assert idata.sample_stats.attrs["resampler"] == "gformula"
+    assert idata.sample_stats["em_converged"].dims == ("chain", "draw", "cell")
+    assert list(idata.constant_data["cell"].values) == ["y'=1", "y'=2"]
+
+
+def test_same_seed_same_fit_and_round_trip(a1_gformula, tmp_path):
+    learner, d = a1_gformula
+    again = fit_quietly(clone(learner), d.X, d.y, d.z)
+    np.testing.assert_array_equal(learner.predict_proba(d.X), again.predict_proba(d.X))
+    loaded = bm.load(learner.save(tmp_path / "g"))
+    np.testing.assert_array_equal(loaded.predict_proba(d.X), learner.predict_proba(d.X))
+    assert loaded.resampler_.name == "gformula"
+    assert loaded.summary().splitlines()[1:3] == learner.summary().splitlines()[1:3]
+    with pytest.raises(bm.NotFittedError, match="mechanism is not saved"):
+        loaded.sample_interventional(2, 10)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_every_covariance_type_runs(a1_gformula, covariance_type):
+    _, d = a1_gformula
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="gformula",
+        covariance_type=covariance_type,
+        n_components=2,
+        n_draws=2,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(learner, d.X[:600], d.y[:600], d.z[:600])
+    x = learner.sample_interventional(1, 500, random_state=0)
+    assert np.isfinite(x).all() and x.shape == (500, 2)
+
+
+# ------------------------------------------------------------------ the auto rule
+def test_auto_picks_the_g_formula_where_the_weights_fail_and_cwgmm_where_they_hold():
+    X, y, z = a2(2000, 0, b=1.5)
+    strong = bm.MechanismLearner(LinearRegression(), n_draws=4, progress=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FrontDoorWeightWarning)  # no weights used, no warning
+        strong.fit(X, y, z)
+    assert strong.resampler_.name == "gformula"
+    assert strong.resampler_reason_.startswith("front-door weights unreliable (k-hat > 0.7")
+    X, y, z = a2(2000, 0, b=0.2)
+    weak = bm.MechanismLearner(LinearRegression(), n_draws=4, progress=False, random_state=0)
+    fit_quietly(weak, X, y, z)
+    assert weak.resampler_.name == "cwgmm", weak.resampler_reason_
+    assert weak.resampler_reason_.startswith("front-door weights reliable")
+
+
+# ------------------------------------------------------------------ bad input
+def test_empty_cell_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 200)
+    z = np.where(y == 0, rng.integers(0, 2, 400), rng.integers(1, 3, 400))  # no (0, 2), (1, 0)
+    X = rng.normal(size=(400, 2)) + z[:, None]
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        mechanism=CategoricalMechanism(),
+        resampler="gformula",
+        n_draws=2,
+        progress=False,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match=r"2 cell\(s\) have none: y'=0, z=2; y'=1, z=0"):
+        fit_quietly(learner, X, y, z)
+
+
+def test_more_components_than_rows_in_a_cell():
+    X, y, z = binary_frontdoor(400, 1)
+    keep = (y == 0) | (np.arange(400) < 30)  # class y = 1 keeps only a few rows
+    learner = bm.MechanismLearner(
+        LogisticRegression(), resampler="gformula", n_components=20, n_draws=2, progress=False
+    )
+    with pytest.raises(
+        ValueError, match=r"n_components=20 exceeds the \d+ row\(s\) of the g-formula cell y'=1"
+    ):
+        fit_quietly(learner, X[keep], y[keep], z[keep].astype(float))
+
+
+def test_dict_n_components_is_refused():
+    X, y, z = binary_frontdoor(400, 2)
+    learner = bm.MechanismLearner(
+        LogisticRegression(), resampler="gformula", n_components={0: 1, 1: 2}, n_draws=2,
+        progress=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="applies to the CW-GMM"):
+        fit_quietly(learner, X, y, z.astype(float))
