@@ -74,6 +74,21 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the platform's processor string.
+
+    Speed ratios hold for the CPU they ran on, so every results file names it.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _machine() -> dict:
     import torch
 
@@ -81,6 +96,7 @@ def _machine() -> dict:
     info = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
         "cpu_count": cores,
         "torch_threads": torch.get_num_threads(),
         # Wall times are only comparable between runs on an equally quiet machine.
@@ -88,7 +104,10 @@ def _machine() -> dict:
         if hasattr(os, "getloadavg")
         else None,
     }
-    info["summary"] = f"{platform.machine()}, {cores} cores, {info['torch_threads']} torch threads"
+    info["summary"] = (
+        f"{info['cpu_model']} ({platform.machine()}), {cores} cores, "
+        f"{info['torch_threads']} torch threads"
+    )
     return info
 
 

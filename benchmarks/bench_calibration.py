@@ -1,0 +1,474 @@
+r"""Pipeline calibration: is the ensemble's spread honest about its distance from the truth?
+
+For each setting (the paper's A.1; A.2 with mechanism slope b = 1.5 and b = 0.4), each training
+size N and each resampler, R replications draw a confounded training set, fit a default
+``MechanismLearner`` (S = 32, LogisticRegression / LinearRegression) and compare its members
+with the **estimand**: the same estimator trained on ``--estimand-rows`` (default 400k) exact
+interventional rows from ``poutine.do`` on the SCM, y uniform over the learner's own intervention
+values. Model misspecification of the estimator therefore does not count against the band.
+
+Reported per (setting, N, resampler):
+
+* ``band``: share of the fixed test points (``--points``, pooled over replications) where the
+  members' central 90 % range (5 %-95 % quantiles) holds the estimand's prediction
+  (p(y = 2 | x) for A.1, E[y | x] for A.2); ``band_se``: its standard error over replications
+  (the replications are the unit of independence);
+* ``interval``: A.2 only, coverage of ``predict_interval(alpha=0.1)`` for new interventional
+  (x, y) pairs (y uniform over the grid, x from ``poutine.do``);
+* ``member_sd``: mean over test points of the members' sd; its contraction from the smallest
+  to the largest N is in the summary (a pure 1/sqrt(N) posterior gives sqrt(5) = 2.24 for
+  N = 1000 -> 5000);
+* ``mc_share``: the share of member variance that is Monte Carlo noise: every member is refitted
+  with fresh resampling seeds on the same posterior draws and weights, and
+  Var_MC = mean((f - f')^2) / 2 over members and points;
+* ``accuracy`` (A.1, % on the non-confounded test set) against ``oracle`` (the estimator trained
+  on N non-confounded rows) and ``estimand_accuracy``; A.2 ``slope`` (members' mean) against the
+  estimand's ``estimand_slope``;
+* the resampler ``auto`` ran, and the fit time.
+
+Usage::
+
+    python benchmarks/bench_calibration.py                       # full: ~1-2 h on 2 cores
+    python benchmarks/bench_calibration.py --quick               # a minute; prints only
+    python benchmarks/bench_calibration.py --settings A.2-b1.5 --sizes 2000 --reps 20
+    python benchmarks/bench_calibration.py --render              # .md and figure from .json
+
+Writes ``results/calibration.{md,json,png}``. ``tests/test_bench_calibration.py`` runs the
+``--quick`` form in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESAMPLERS = ("auto", "cwgmm", "gformula", "bootstrap")
+SETTINGS = {
+    # name: (SCM, model kwargs)
+    "A.1": ("classification", {}),
+    "A.2-b1.5": ("regression", {"b": 1.5}),
+    "A.2-b0.4": ("regression", {"b": 0.4}),
+}
+
+
+# ---------------------------------------------------------------------------------- data
+def _draw(setting: str, n: int, seed: int, confounded: bool = True):
+    from bayes_mech.datasets._base import run_model
+    from bayes_mech.datasets.synthetic import classification_model, regression_model
+
+    kind, kw = SETTINGS[setting]
+    model = classification_model if kind == "classification" else regression_model
+    out = run_model(model, n, seed, confounded=confounded, **kw)
+    y = out["y"].numpy()
+    return (
+        out["x"].numpy(),
+        (y.astype(np.int64) if kind == "classification" else y),
+        out["z"].numpy(),
+    )
+
+
+def _interventional(setting: str, values, n_total: int, seed: int):
+    """``n_total`` rows with y uniform over ``values`` and x ~ p(x | do(y)) (poutine.do)."""
+    from bayes_mech.datasets._base import run_model
+    from bayes_mech.datasets.synthetic import classification_model, regression_model
+
+    kind, kw = SETTINGS[setting]
+    model = classification_model if kind == "classification" else regression_model
+    per = max(2, n_total // len(values))
+    X = np.concatenate(
+        [
+            run_model(model, per, seed + m, intervention=float(v), **kw)["x"].numpy()
+            for m, v in enumerate(values)
+        ]
+    )
+    y = np.repeat(np.asarray(values), per)
+    return X, (y.astype(np.int64) if kind == "classification" else y)
+
+
+def _estimator(setting: str):
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    return LogisticRegression() if SETTINGS[setting][0] == "classification" else LinearRegression()
+
+
+def _predict(setting: str, model, X) -> np.ndarray:
+    if SETTINGS[setting][0] == "classification":
+        return model.predict_proba(X)[:, 1]
+    return np.asarray(model.predict(X), dtype=np.float64).reshape(-1)
+
+
+# ------------------------------------------------------------------------------ one fit
+def _learner(setting, resampler, S, seed):
+    from bayes_mech import MechanismLearner
+
+    return MechanismLearner(
+        _estimator(setting), n_draws=S, resampler=resampler, progress=False, random_state=seed
+    )
+
+
+def _members(setting, learner, X) -> np.ndarray:
+    """Every member's prediction at X, shape (S, n)."""
+    return np.stack([_predict(setting, e, X) for e in learner.estimators_])
+
+
+def _mc_refit(setting, learner, X, y, z, seed, points) -> np.ndarray:
+    """The members refitted with fresh resampling seeds on the same draws and weights."""
+    import torch
+
+    from bayes_mech.learner import HOLDOUT_FRACTION
+    from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
+    from bayes_mech.weights import bayesian_bootstrap_log_weights
+
+    S, N = len(learner.estimators_), X.shape[0]
+    # The learner draws its stage seeds in a documented order: the bootstrap seed is the third.
+    boot_seed = int(np.random.RandomState(seed).randint(0, 2**31 - 1, size=6)[2])
+    if S > 1 and learner.data_uncertainty == "bayesian_bootstrap":
+        row_lw = bayesian_bootstrap_log_weights(S, N, random_state=boot_seed)
+    else:
+        row_lw = torch.full((S, N), -float(np.log(N)), dtype=torch.float64)
+    problem = FrontDoorProblem(
+        learner._map_features(X, learner.resampler_.name),
+        y,
+        z,
+        learner.mechanism_,
+        learner.draws_,
+        learner.interventions_,
+        learner.log_weights_,
+        row_lw,
+    )
+    name = learner.resampler_.name
+    resampler = RESAMPLERS[name](**learner._resampler_params(name))
+    M = learner.interventions_.shape[0]
+    per_value = max(1, N // M)
+    regression = SETTINGS[setting][0] == "regression"
+    n_hold = max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if regression else 0
+    fresh = np.random.RandomState(seed + 7919)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        samples = resampler.resample(problem, per_value + n_hold, fresh)
+        if learner.feature_map_ is not None:
+            flat = learner.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+            samples = np.asarray(flat).reshape(*samples.shape[:3], -1)
+        refit = _clone_learner_state(learner)
+        refit._fit_ensemble(samples, per_value, fresh.randint(0, 2**31 - 1, size=S).tolist())
+    return _members(setting, refit, points)
+
+
+def _clone_learner_state(learner):
+    import copy
+
+    out = copy.copy(learner)
+    out.estimators_ = None
+    return out
+
+
+def run_one(setting, N, resampler, rep, S, points, estimand_rows, estimand_cache, mc=True):
+    """One replication: fit, compare with the estimand, return a record of numbers."""
+    seed = 1000 * rep + N % 997
+    X, y, z = _draw(setting, N, seed)
+    learner = _learner(setting, resampler, S, seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learner.fit(X, y, z)
+    fit_s = time.perf_counter() - start
+    values = learner.interventions_
+    key = (setting, tuple(np.round(values, 12).tolist()))
+    if key not in estimand_cache:
+        Xd, yd = _interventional(setting, values, estimand_rows, seed=10_000_019)
+        estimand_cache[key] = _estimator(setting).fit(Xd, yd)
+    estimand = estimand_cache[key]
+    truth = _predict(setting, estimand, points)
+    members = _members(setting, learner, points)
+    lo, hi = np.quantile(members, [0.05, 0.95], axis=0)
+    rec = {
+        "setting": setting,
+        "N": N,
+        "resampler": resampler,
+        "rep": rep,
+        "ran": learner.resampler_.name,
+        "reason": learner.resampler_reason_,
+        "fit_s": fit_s,
+        "band": float(np.mean((lo <= truth) & (truth <= hi))),
+        "member_sd": float(members.std(axis=0, ddof=1).mean()),
+        "member_var": float(members.var(axis=0, ddof=1).mean()),
+        "bias": float(np.mean(members.mean(axis=0) - truth)),
+        "abs_error": float(np.mean(np.abs(members.mean(axis=0) - truth))),
+    }
+    if mc:
+        again = _mc_refit(setting, learner, X, y, z, seed, points)
+        rec["mc_var"] = float(np.mean((members - again) ** 2) / 2.0)
+    if SETTINGS[setting][0] == "classification":
+        Xt, yt, _ = _draw(setting, 2000, seed + 1, confounded=False)
+        Xo, yo, _ = _draw(setting, N, seed + 2, confounded=False)
+        rec["accuracy"] = 100.0 * float(np.mean(learner.predict(Xt) == yt))
+        rec["oracle"] = 100.0 * float(_estimator(setting).fit(Xo, yo).score(Xt, yt))
+        rec["estimand_accuracy"] = 100.0 * float(estimand.score(Xt, yt))
+    else:
+        rec["slope"] = float(np.mean([e.coef_[0] for e in learner.estimators_]))
+        rec["estimand_slope"] = float(estimand.coef_[0])
+        Xi, yi = _interventional(setting, values, 2000, seed=seed + 3)
+        interval = learner.predict_interval(Xi, alpha=0.1)
+        rec["interval"] = float(np.mean((interval[:, 0] <= yi) & (yi <= interval[:, 1])))
+    return rec
+
+
+# --------------------------------------------------------------------------- summaries
+def _group(records):
+    groups: dict = {}
+    for r in records:
+        groups.setdefault((r["setting"], r["N"], r["resampler"]), []).append(r)
+    return groups
+
+
+def summarise(records) -> list[dict]:
+    out = []
+    for (setting, N, resampler), recs in sorted(_group(records).items()):
+        bands = [r["band"] for r in recs]
+        row = {
+            "setting": setting,
+            "N": N,
+            "resampler": resampler,
+            "reps": len(recs),
+            "ran": sorted({r["ran"] for r in recs}),
+            "band": statistics.mean(bands),
+            "band_se": statistics.stdev(bands) / len(bands) ** 0.5 if len(bands) > 1 else None,
+            "member_sd": statistics.mean(r["member_sd"] for r in recs),
+            "abs_error": statistics.mean(r["abs_error"] for r in recs),
+            "fit_s": statistics.median(r["fit_s"] for r in recs),
+        }
+        if all("mc_var" in r for r in recs):
+            row["mc_share"] = sum(r["mc_var"] for r in recs) / sum(r["member_var"] for r in recs)
+        for name in ("accuracy", "oracle", "estimand_accuracy", "slope", "estimand_slope",
+                     "interval"):  # fmt: skip
+            if name in recs[0]:
+                row[name] = statistics.mean(r[name] for r in recs)
+        if "slope" in recs[0]:
+            row["slope_error_sd"] = statistics.pstdev(
+                [r["slope"] - r["estimand_slope"] for r in recs]
+            )
+        out.append(row)
+    return out
+
+
+def contraction(summary) -> list[dict]:
+    """Member sd at the smallest N over that at the largest, per (setting, resampler)."""
+    out = []
+    by = {}
+    for row in summary:
+        by.setdefault((row["setting"], row["resampler"]), []).append(row)
+    for (setting, resampler), rows in sorted(by.items()):
+        rows = sorted(rows, key=lambda r: r["N"])
+        if len(rows) > 1:
+            out.append(
+                {
+                    "setting": setting,
+                    "resampler": resampler,
+                    "from_N": rows[0]["N"],
+                    "to_N": rows[-1]["N"],
+                    "ratio": rows[0]["member_sd"] / rows[-1]["member_sd"],
+                    "ideal": (rows[-1]["N"] / rows[0]["N"]) ** 0.5,
+                }
+            )
+    return out
+
+
+def _fmt(value, digits=3):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_md(result) -> str:
+    lines = [
+        "# Pipeline calibration",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Date: {result['date']}  ",
+        f"Machine: {result['machine']['summary']}; load average before the run "
+        f"{result['machine']['load_average']}  ",
+        f"Run time: {result.get('run_time_s', 0) / 60:.1f} min; S = {result['config']['S']}, "
+        f"{result['config']['points']} test points, estimand from "
+        f"{result['config']['estimand_rows']} interventional rows.",
+        "",
+        "band = share of test points where the members' 5 %-95 % range holds the estimand "
+        "(nominal 0.90; se over replications); interval = `predict_interval(0.1)` coverage of "
+        "interventional pairs (nominal 0.90); mc share = Monte Carlo share of member variance.",
+        "",
+        "| setting | N | resampler (ran) | reps | band | band se | member sd | mc share | "
+        "accuracy / oracle / estimand (%) | slope / estimand | interval | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["summary"]:
+        acc = (
+            f"{row['accuracy']:.1f} / {row['oracle']:.1f} / {row['estimand_accuracy']:.1f}"
+            if "accuracy" in row
+            else "-"
+        )
+        slope = f"{row['slope']:.3f} / {row['estimand_slope']:.3f}" if "slope" in row else "-"
+        lines.append(
+            f"| {row['setting']} | {row['N']} | {row['resampler']} ({', '.join(row['ran'])}) | "
+            f"{row['reps']} | {row['band']:.2f} | {_fmt(row['band_se'], 3)} | "
+            f"{row['member_sd']:.4f} | {_fmt(row.get('mc_share'), 2)} | {acc} | {slope} | "
+            f"{_fmt(row.get('interval'), 2)} | {row['fit_s']:.2f} |"
+        )
+    contr = result.get("contraction", [])
+    if contr:
+        lines += [
+            "",
+            "Member sd contraction from the smallest to the largest N (ideal: sqrt of the ratio "
+            "of the Ns, for spread that is all posterior):",
+            "",
+            "| setting | resampler | N | ratio | ideal |",
+            "|---|---|---|---|---|",
+        ]
+        for c in contr:
+            lines.append(
+                f"| {c['setting']} | {c['resampler']} | {c['from_N']} -> {c['to_N']} | "
+                f"{c['ratio']:.2f} | {c['ideal']:.2f} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def plot(result, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = sorted({r["setting"] for r in result["summary"]})
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.4), squeeze=False)
+    for ax, setting in zip(axes[0], settings, strict=True):
+        rows = [r for r in result["summary"] if r["setting"] == setting]
+        for resampler in RESAMPLERS:
+            sub = sorted((r for r in rows if r["resampler"] == resampler), key=lambda r: r["N"])
+            if not sub:
+                continue
+            ns = [r["N"] for r in sub]
+            band = np.array([r["band"] for r in sub])
+            se = np.array([r["band_se"] or 0.0 for r in sub])
+            ax.errorbar(ns, band, yerr=2 * se, marker="o", capsize=3, label=resampler)
+        ax.axhline(0.9, color="k", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(setting)
+        ax.set_xlabel("N (training rows)")
+        ax.set_ylabel("band coverage (nominal 0.90)")
+    axes[0][0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny run (CI's short form)")
+    p.add_argument("--settings", default=",".join(SETTINGS), help="comma list of settings")
+    p.add_argument("--sizes", default="1000,2000,5000", help="comma list of N")
+    p.add_argument("--resamplers", default=",".join(RESAMPLERS))
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--draws", type=int, default=32)
+    p.add_argument("--points", type=int, default=300)
+    p.add_argument("--estimand-rows", type=int, default=400_000)
+    p.add_argument("--no-mc", action="store_true", help="skip the Monte Carlo refits")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=HERE / "results" / "calibration.md")
+    p.add_argument("--render", action="store_true", help="only re-write .md/.png from .json")
+    p.add_argument("--merge", nargs="+", type=Path, help="combine the .json of split runs")
+    return p.parse_args(argv)
+
+
+def _write(result, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result["summary"] = summarise(result["records"])
+    result["contraction"] = contraction(result["summary"])
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(format_md(result))
+    plot(result, out.with_suffix(".png"))
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        result = {**parts[0], "records": [r for p in parts for r in p["records"]]}
+        result["command"] = " ; ".join(p["command"] for p in parts)
+        result["run_time_s"] = sum(p.get("run_time_s", 0) for p in parts)
+        _write(result, args.out)
+        print(f"wrote {args.out}")
+        return result
+    if args.render:
+        result = json.loads(args.out.with_suffix(".json").read_text())
+        _write(result, args.out)
+        return result
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import torch
+
+    from bayes_mech.experiments import _machine, versions
+
+    torch.set_num_threads(args.threads)
+    q = args.quick
+    cfg = {
+        "settings": args.settings.split(",") if not q else ["A.1", "A.2-b1.5"],
+        "sizes": [int(n) for n in args.sizes.split(",")] if not q else [400, 800],
+        "resamplers": args.resamplers.split(",") if not q else ["cwgmm", "gformula"],
+        "reps": args.reps if not q else 2,
+        "S": args.draws if not q else 6,
+        "points": args.points if not q else 50,
+        "estimand_rows": args.estimand_rows if not q else 20_000,
+        "mc": not args.no_mc,
+    }
+    for s in cfg["settings"]:
+        if s not in SETTINGS:
+            raise SystemExit(f"unknown setting {s!r}; choose from {list(SETTINGS)}")
+    result = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "versions": versions(),
+        "config": cfg,
+        "records": [],
+    }
+    start = time.perf_counter()
+    cache: dict = {}
+    for setting in cfg["settings"]:
+        points = _draw(setting, cfg["points"], 777_777, confounded=False)[0]
+        for N in cfg["sizes"]:
+            for rep in range(cfg["reps"]):
+                for resampler in cfg["resamplers"]:
+                    rec = run_one(
+                        setting, N, resampler, rep, cfg["S"], points, cfg["estimand_rows"],
+                        cache, mc=cfg["mc"],
+                    )  # fmt: skip
+                    result["records"].append(rec)
+                    print(
+                        f"[{time.perf_counter() - start:6.0f} s] {setting} N={N} rep={rep} "
+                        f"{resampler}->{rec['ran']}: band {rec['band']:.2f}, "
+                        f"sd {rec['member_sd']:.4f}, fit {rec['fit_s']:.1f}s",
+                        flush=True,
+                    )
+                result["run_time_s"] = time.perf_counter() - start
+                if not q:
+                    _write(result, args.out)
+    result["summary"] = summarise(result["records"])
+    result["contraction"] = contraction(result["summary"])
+    print(format_md(result))
+    if not q:
+        _write(result, args.out)
+        print(f"wrote {args.out} (.json, .png)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
