@@ -38,7 +38,7 @@ TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "bayes_mech")
 
 _MANIFEST, _ARRAYS, _MODELS = "manifest.json", "arrays.npz", "estimators.skops"
 _FITTED_JSON = ("y_kind_", "n_features_in_", "n_samples_fit_", "fit_times_", "resampler_reason_")
-_FITTED_ARRAYS = ("interventions_", "classes_", "residual_std_")
+_FITTED_ARRAYS = ("interventions_", "classes_", "residual_std_", "residuals_")
 _DIAG_VARS = ("ess", "ess_fraction", "khat", "max_weight_ratio")
 
 

@@ -25,7 +25,11 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from tqdm.auto import tqdm
 
-from bayes_mech._ensemble import member_probabilities, normal_mixture_interval
+from bayes_mech._ensemble import (
+    empirical_mixture_interval,
+    member_probabilities,
+    normal_mixture_interval,
+)
 from bayes_mech._validation import (
     check_array,
     check_consistent_length,
@@ -39,7 +43,7 @@ from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.mixture import WeightedGaussianMixture
 from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
-from bayes_mech.resamplers.auto import WEIGHTED, choose_resampler
+from bayes_mech.resamplers.auto import WEIGHTED
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
     check_interventions,
@@ -113,9 +117,10 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         Alg. 1-2); ``"bootstrap"`` resamples rows with probabilities w (the paper's causal
         bootstrap, CB); ``"gformula"`` samples the front-door formula ancestrally without
         weights (:class:`~bayes_mech.resamplers.GFormulaResampler`); ``"auto"`` runs the
-        CW-GMM where the weights pass PSIS's checks (k-hat <= 0.7 and ESS/N >= 1 % for every
-        intervention value) and the g-formula where they do not
-        (:func:`~bayes_mech.resamplers.auto.choose_resampler`).
+        CW-GMM where the weights pass PSIS's checks, the g-formula where they do not and its
+        model of ``x | y', z`` is linear-Gaussian and calibrated, and otherwise the CW-GMM with
+        a warning (:class:`~bayes_mech.resamplers.AutoResampler`). ``resampler_`` and
+        ``resampler_reason_`` say which ran and why.
     weight_smoothing : None or "psis", default=None
         Pareto-smooth the log-weights before use.
     data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"
@@ -141,7 +146,10 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
     n_components_ : ndarray of shape (M,)
     estimators_ : list of S fitted estimators
     classes_ : ndarray (classifiers)
+    residuals_ : ndarray of shape (S, n_holdout) (regressors)
+        Each member's residuals on held-out deconfounded rows of its own draw.
     residual_std_ : ndarray of shape (S,) (regressors)
+        Their root mean square.
     interventional_model_ : callable Pyro program
     fit_times_ : dict of stage to seconds
 
@@ -208,7 +216,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         if not isinstance(self.progress, (bool, np.bool_)):
             raise TypeError(f"progress must be True or False; got {self.progress!r}.")
         check_positive_int(self.n_draws, "n_draws", minimum=1)
-        check_option(self.resampler, "resampler", ("auto", *RESAMPLERS))
+        check_option(self.resampler, "resampler", tuple(RESAMPLERS))
         check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))
         check_option(self.data_uncertainty, "data_uncertainty", ("bayesian_bootstrap", None))
         check_option(self.covariance_type, "covariance_type", ("full", "diag", "spherical", "tied"))
@@ -297,11 +305,9 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             with self._stage("weights", bar):
                 row_lw = self._row_log_weights(S, N, seeds["bootstrap"])
                 problem = self._front_door_problem(X, y, z, row_lw)
+            name = self.resampler
             with self._stage("feature_map", bar):
-                name, self.resampler_reason_ = choose_resampler(
-                    self.resampler, self.weight_diagnostics_, self.mechanism_
-                )
-                if name in WEIGHTED:
+                if name in WEIGHTED:  # "auto" says itself what it found
                     warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
                 resampler = RESAMPLERS[name](**self._resampler_params(name))
                 problem.X = self._map_features(X, name)
@@ -362,8 +368,9 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             lw = smooth_weights(lw, method="psis")
         self.log_weights_ = lw
         return FrontDoorProblem(
-            X, y, z, self.mechanism_, self.draws_, self.interventions_, lw, row_lw
-        )
+            X, y, z, self.mechanism_, self.draws_, self.interventions_, lw, row_lw,
+            self.weight_diagnostics_,
+        )  # fmt: skip
 
     def _resampler_params(self, name: str) -> dict:
         if name == "bootstrap":
@@ -388,6 +395,8 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         return Xf
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
+        self.resampler_reason_ = getattr(resampler, "reason_", "chosen by the user")
+        resampler = getattr(resampler, "chosen_", resampler)
         self.resampler_ = resampler
         self.n_components_ = resampler.n_components_
         self.mixtures_ = getattr(resampler, "mixtures_", None)
@@ -434,7 +443,8 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
                 hold_y - np.asarray(est.predict(hold_X[s]), dtype=np.float64).reshape(hold_y.shape)
                 for s, est in enumerate(self.estimators_)
             ]
-            self.residual_std_ = np.sqrt([np.mean(r**2) for r in resid])
+            self.residuals_ = np.stack(resid)
+            self.residual_std_ = np.sqrt((self.residuals_**2).mean(axis=1))
         else:
             self.classes_ = np.unique(train_y)
 
@@ -502,16 +512,20 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
     def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
         r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
 
-        The predictive distribution is the mixture :math:`\frac1S \sum_s
-        \mathcal N(f_s(x), \sigma_s^2)`, :math:`\sigma_s^2` member s's residual variance on
-        held-out deconfounded samples of its draw; its quantiles are found by bisection.
+        The predictive distribution is the equal mixture over members of :math:`f_s(x) + r`,
+        :math:`r` drawn from member s's residuals on held-out deconfounded rows of its own draw
+        (``residuals_``; empirical, no Gaussian assumed); its quantiles are found by bisection.
+        Models saved by bayes-mech before format 2 kept only ``residual_std_`` and use
+        :math:`\mathcal N(f_s(x), \sigma_s^2)` instead.
         """
         if not self._is_regressor:
             raise AttributeError("predict_interval is only available for regressors.")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
         means = self.predict_dist(X).values.T  # (n, S)
-        return normal_mixture_interval(means, self.residual_std_, alpha)
+        if getattr(self, "residuals_", None) is None:
+            return normal_mixture_interval(means, self.residual_std_, alpha)
+        return empirical_mixture_interval(means, self.residuals_, alpha)
 
     def sample_interventional(self, value, n_samples: int = 1000, random_state=None) -> np.ndarray:
         """Rows of ``x ~ p(x | do(y = value))`` from the fitted sampler, shape (n_samples, d).

@@ -287,22 +287,9 @@ def _fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def format_md(result) -> str:
+def format_table(result) -> str:
+    """The summary and contraction tables (also rendered into the docs by the site's hook)."""
     lines = [
-        "# Pipeline calibration",
-        "",
-        f"Command: `{result['command']}`  ",
-        f"Date: {result['date']}  ",
-        f"Machine: {result['machine']['summary']}; load average before the run "
-        f"{result['machine']['load_average']}  ",
-        f"Run time: {result.get('run_time_s', 0) / 60:.1f} min; S = {result['config']['S']}, "
-        f"{result['config']['points']} test points, estimand from "
-        f"{result['config']['estimand_rows']} interventional rows.",
-        "",
-        "band = share of test points where the members' 5 %-95 % range holds the estimand "
-        "(nominal 0.90; se over replications); interval = `predict_interval(0.1)` coverage of "
-        "interventional pairs (nominal 0.90); mc share = Monte Carlo share of member variance.",
-        "",
         "| setting | N | resampler (ran) | reps | band | band se | member sd | mc share | "
         "accuracy / oracle / estimand (%) | slope / estimand | interval | fit s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -324,8 +311,8 @@ def format_md(result) -> str:
     if contr:
         lines += [
             "",
-            "Member sd contraction from the smallest to the largest N (ideal: sqrt of the ratio "
-            "of the Ns, for spread that is all posterior):",
+            "Member sd contraction from the smallest to the largest N (ideal: the square root of "
+            "the ratio of the Ns, for spread that is all posterior):",
             "",
             "| setting | resampler | N | ratio | ideal |",
             "|---|---|---|---|---|",
@@ -335,6 +322,102 @@ def format_md(result) -> str:
                 f"| {c['setting']} | {c['resampler']} | {c['from_N']} -> {c['to_N']} | "
                 f"{c['ratio']:.2f} | {c['ideal']:.2f} |"
             )
+    return "\n".join(lines) + "\n"
+
+
+def _row(result, setting, N, resampler):
+    for row in result["summary"]:
+        if (row["setting"], row["N"], row["resampler"]) == (setting, N, resampler):
+            return row
+    return None
+
+
+def targets(result) -> list[tuple[str, str, bool | None]]:
+    """Issue #14's targets, each with what this run measured (None: not measured here)."""
+    out = []
+
+    def add(name, row, measure, ok):
+        if row is None:
+            out.append((name, "not in this run", None))
+        else:
+            out.append((name, measure(row), bool(ok(row))))
+
+    add(
+        "A.2 b=1.5, N=2000, auto: slope within +-0.02 of the estimand's",
+        _row(result, "A.2-b1.5", 2000, "auto"),
+        lambda r: f"{r['slope']:.3f} vs {r['estimand_slope']:.3f}",
+        lambda r: abs(r["slope"] - r["estimand_slope"]) <= 0.02,
+    )
+    add(
+        "A.2 b=1.5, N=2000, auto: band >= 0.80",
+        _row(result, "A.2-b1.5", 2000, "auto"),
+        lambda r: f"{r['band']:.2f} +- {r['band_se']:.2f}",
+        lambda r: r["band"] >= 0.80,
+    )
+    for setting, N in (("A.1", 1000), ("A.1", 5000), ("A.2-b0.4", 2000)):
+        add(
+            f"{setting}, N={N}, auto: band in [0.85, 0.95]",
+            _row(result, setting, N, "auto"),
+            lambda r: f"{r['band']:.2f} +- {r['band_se']:.2f}",
+            lambda r: 0.85 <= r["band"] <= 0.95,
+        )
+    add(
+        "A.2 b=0.4, N=2000, auto: predict_interval(0.1) covers 0.87-0.93",
+        _row(result, "A.2-b0.4", 2000, "auto"),
+        lambda r: f"{r['interval']:.3f}",
+        lambda r: 0.87 <= r["interval"] <= 0.93,
+    )
+    contr = [
+        c
+        for c in result.get("contraction", [])
+        if (c["setting"], c["resampler"]) == ("A.1", "auto")
+    ]
+    add(
+        "A.1, auto: member sd shrinks >= 1.8x from N=1000 to N=5000",
+        contr[0] if contr else None,
+        lambda c: f"{c['ratio']:.2f}x ({c['from_N']} -> {c['to_N']})",
+        lambda c: c["ratio"] >= 1.8,
+    )
+    for N in (1000, 5000):
+        add(
+            f"A.1, N={N}, auto: Monte Carlo share of member variance <= 0.25",
+            _row(result, "A.1", N, "auto"),
+            lambda r: f"{r.get('mc_share', float('nan')):.2f}",
+            lambda r: r.get("mc_share", 1.0) <= 0.25,
+        )
+    for resampler in RESAMPLERS:
+        add(
+            f"A.1, N=5000, {resampler}: within 0.5 pt of the oracle (non-confounded test)",
+            _row(result, "A.1", 5000, resampler),
+            lambda r: f"{r['accuracy']:.2f} vs {r['oracle']:.2f}",
+            lambda r: r["accuracy"] >= r["oracle"] - 0.5,
+        )
+    return out
+
+
+def format_md(result) -> str:
+    m = result["machine"]
+    lines = [
+        "# Pipeline calibration",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Date: {result['date']}  ",
+        f"Machine: {m['summary']}; load average before the run {m['load_average']}  ",
+        f"Run time: {result.get('run_time_s', 0) / 60:.1f} min; S = {result['config']['S']}, "
+        f"{result['config']['points']} test points, estimand from "
+        f"{result['config']['estimand_rows']} interventional rows.",
+        "",
+        "band = share of test points where the members' 5 %-95 % range holds the estimand "
+        "(nominal 0.90; se over replications); interval = `predict_interval(0.1)` coverage of "
+        "interventional pairs (nominal 0.90); mc share = Monte Carlo share of member variance.",
+        "",
+        format_table(result),
+        "## Targets (issue #14)",
+        "",
+    ]
+    for name, measured, ok in targets(result):
+        verdict = {True: "met", False: "MISSED", None: "-"}[ok]
+        lines.append(f"- {verdict}: {name}: {measured}")
     lines.append("")
     return "\n".join(lines)
 
@@ -422,7 +505,7 @@ def main(argv=None) -> dict:
     cfg = {
         "settings": args.settings.split(",") if not q else ["A.1", "A.2-b1.5"],
         "sizes": [int(n) for n in args.sizes.split(",")] if not q else [400, 800],
-        "resamplers": args.resamplers.split(",") if not q else ["cwgmm", "gformula"],
+        "resamplers": args.resamplers.split(",") if not q else ["auto", "cwgmm", "gformula"],
         "reps": args.reps if not q else 2,
         "S": args.draws if not q else 6,
         "points": args.points if not q else 50,

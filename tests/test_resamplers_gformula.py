@@ -254,6 +254,52 @@ def test_auto_picks_the_g_formula_where_the_weights_fail_and_cwgmm_where_they_ho
     assert weak.resampler_reason_.startswith("front-door weights reliable")
 
 
+def test_auto_warns_and_keeps_the_cwgmm_where_neither_assumption_holds():
+    """A.1: heavy weights and a q of several components per class (measured: the g-formula's
+    band covers 0.32-0.40, the CW-GMM's 0.83-0.88; benchmarks/results/calibration.md)."""
+    d = make_frontdoor_classification(2000, random_state=0)
+    learner = bm.MechanismLearner(LogisticRegression(), n_draws=4, progress=False, random_state=0)
+    with pytest.warns(FrontDoorWeightWarning, match="Neither sampler's assumption holds") as rec:
+        learner.fit(d.X, d.y, d.z)
+    assert len(rec) == 1
+    assert learner.resampler_.name == "cwgmm"
+    assert "the g-formula's q needs K = [" in learner.resampler_reason_
+    # "auto" runs exactly what the chosen resampler runs with the same seed.
+    cwgmm = fit_quietly(
+        bm.MechanismLearner(
+            LogisticRegression(), resampler="cwgmm", n_draws=4, progress=False, random_state=0
+        ),
+        d.X,
+        d.y,
+        d.z,
+    )
+    np.testing.assert_array_equal(learner.predict_proba(d.X), cwgmm.predict_proba(d.X))
+
+
+def test_g_formula_calibration_check_flags_a_wrong_q():
+    """The PIT check passes a right q (A.2, one Gaussian) and fails a q with too few components
+    for a bimodal x given z."""
+    X, y, z = a2(3000, 0, b=1.5)
+    right = bm.MechanismLearner(
+        LinearRegression(), resampler="gformula", n_draws=2, progress=False, random_state=0
+    )
+    assert fit_quietly(right, X, y, z).resampler_.fit_check_["p_value"] > 0.05
+    rng = np.random.default_rng(0)
+    yb = rng.integers(0, 2, 3000)
+    zb = rng.normal(2.0 * yb, 1.0)
+    Xb = np.c_[np.where(zb > 1.0, 3.0, -3.0) + 0.3 * rng.normal(size=3000)]  # a step in z
+    wrong = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="gformula",
+        n_components=1,
+        n_draws=2,
+        progress=False,
+        random_state=0,
+    )
+    check = fit_quietly(wrong, Xb, yb, zb).resampler_.fit_check_
+    assert check["p_value"] < 1e-6 and check["max_abs_z"] > 6, check
+
+
 # ------------------------------------------------------------------ bad input
 def test_empty_cell_is_a_clear_error():
     rng = np.random.default_rng(0)

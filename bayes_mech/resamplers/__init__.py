@@ -15,12 +15,15 @@ from bayes_mech.resamplers.bootstrap import BootstrapResampler, causal_bootstrap
 from bayes_mech.resamplers.cwgmm import CWGMMFit, CWGMMResampler, cwgmm_resample
 from bayes_mech.resamplers.gformula import GFormulaProgram, GFormulaResampler
 
+from bayes_mech.resamplers.auto import AutoResampler  # isort: skip (imports the two above)
+
 __all__ = [
     # the interface
     "FrontDoorProblem",
     "Resampler",
     "RESAMPLERS",
     # resamplers
+    "AutoResampler",
     "BootstrapResampler",
     "CWGMMResampler",
     "GFormulaResampler",
@@ -36,6 +39,7 @@ __all__ = [
 
 #: Option string of ``MechanismLearner(resampler=...)`` -> resampler class.
 RESAMPLERS: dict[str, type[Resampler]] = {
+    "auto": AutoResampler,
     "cwgmm": CWGMMResampler,
     "bootstrap": BootstrapResampler,
     "gformula": GFormulaResampler,

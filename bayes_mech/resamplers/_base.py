@@ -38,6 +38,8 @@ class FrontDoorProblem:
         Normalised front-door log-weights, Bayesian-bootstrap factor included when used.
     row_log_weights : Tensor of shape (S, N)
         Each draw's log row weights for the finite sample (Bayesian bootstrap), or uniform.
+    weight_diagnostics : xarray.Dataset, optional
+        :func:`~bayes_mech.weight_diagnostics` of the mechanism's weights (no bootstrap factor).
     """
 
     X: np.ndarray
@@ -48,6 +50,7 @@ class FrontDoorProblem:
     interventions: np.ndarray
     log_weights: torch.Tensor
     row_log_weights: torch.Tensor
+    weight_diagnostics: object = None
 
     @property
     def n_draws(self) -> int:

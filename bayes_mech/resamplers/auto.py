@@ -1,78 +1,160 @@
-"""``resampler="auto"``: the weighted sampler or the g-formula, chosen from the fit's evidence.
+r"""``resampler="auto"``: the weighted sampler or the g-formula, chosen from the fit's evidence.
 
-The front-door weights are an importance sampler: where their Pareto tail is light (PSIS
-:math:`\\hat k \\le 0.7`, Vehtari et al. 2024) and enough rows carry them (Kish ESS/N at least
-1 %), the CW-GMM is consistent and needs no model of ``x`` given ``(y', z)``. Where the tail is
-heavy, the weighted estimate's error no longer shrinks usefully with N and its bootstrap spread
-understates it (the paper's A.2 with ``b = 1.5``: k-hat 1.0-1.3, the CW-GMM learns the naive
-slope and its members agree); the g-formula forms no weights and does not collapse there.
+Each sampler rests on an assumption the data can speak to, at least in part:
 
-The rule reads the diagnostics of the mechanism's own weights (no bootstrap factor), per
-intervention value, taking the median over posterior draws so one unlucky draw does not decide.
+- the CW-GMM (and the causal bootstrap) on the front-door **weights**: where their Pareto tail is
+  light (PSIS :math:`\hat k \le 0.7`, Vehtari et al. 2024) and enough rows carry them (Kish
+  ESS/N at least 1 %), the weighted estimate is consistent and needs no model of ``x`` given
+  ``(y', z)``. With a heavier tail its error shrinks slowly or not at all, and its bootstrap
+  spread understates it (the paper's A.2 at ``b = 1.5``: k-hat 1.0-1.5, the CW-GMM learns the
+  naive slope and its members agree);
+- the g-formula on its **model** :math:`q(x \mid y', z)`, and above all on how ``q`` extrapolates:
+  the pairs ``(y', z)`` that ``do(y)`` needs are, in the weights' heavy tail, exactly those the
+  data hold few of. The data cannot check an extrapolation. A single Gaussian per cell
+  (the weighted BIC's K = 1) is a linear-Gaussian regression of ``x`` on the continuous
+  conditioning variables, whose extrapolation is its form; a mixture of several components
+  extrapolates by the tails of its components, which nothing in the data fixes (on the paper's
+  A.1, K = 3-4 per class and the g-formula's band covers 0.41 where the CW-GMM's covers 0.88).
+
+The rule, with the diagnostics of the mechanism's own weights (no bootstrap factor; per
+intervention value the median over draws, so one unlucky draw does not decide):
+
+1. weights reliable (every value: k-hat <= 0.7 and ESS/N >= 0.01) -> ``"cwgmm"``;
+2. otherwise, if the g-formula's K is 1 in every cell and ``q`` passes its calibration check
+   (:meth:`GFormulaResampler._check_fit`, Bonferroni p >= 0.01) -> ``"gformula"``;
+3. otherwise ``"cwgmm"``, with a :class:`~bayes_mech.FrontDoorWeightWarning` saying that neither
+   sampler's assumption holds and the members' spread may understate the error.
+
+``benchmarks/results/calibration.md`` has the measurements behind it.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
-from bayes_mech.weights import MAX_KHAT, MIN_ESS_FRACTION
+from bayes_mech.exceptions import FrontDoorWeightWarning
+from bayes_mech.resamplers._base import FrontDoorProblem, Resampler
+from bayes_mech.resamplers.cwgmm import CWGMMResampler
+from bayes_mech.resamplers.gformula import GFormulaResampler
+from bayes_mech.weights import MAX_KHAT, MIN_ESS_FRACTION, weight_diagnostics
 
-__all__ = ["WEIGHTED", "choose_resampler"]
+__all__ = ["WEIGHTED", "AutoResampler", "weights_are_reliable"]
 
 #: Resamplers that draw on the front-door weights (their degeneracy warning applies).
 WEIGHTED = ("cwgmm", "bootstrap")
+#: Bonferroni p-value below which the g-formula's q fails its calibration check.
+MIN_CHECK_P = 0.01
 
 
 def weights_are_reliable(diag: xr.Dataset) -> tuple[bool, str]:
-    """Whether every intervention's weights pass both PSIS checks; the reason in words."""
-    khat = diag["khat"].median("draw").values
-    ess = diag["ess_fraction"].median("draw").values
-    worst_k = float(np.nanmax(khat)) if np.isfinite(khat).any() else float("nan")
-    worst_ess = float(np.min(ess))
-    heavy = np.isfinite(worst_k) and worst_k > MAX_KHAT
-    thin = worst_ess < MIN_ESS_FRACTION
-    numbers = f"max k-hat {worst_k:.2f}, min ESS/N {worst_ess:.3f} (medians over draws)"
-    if heavy or thin:
-        why = " and ".join(
-            w
-            for w, bad in ((f"k-hat > {MAX_KHAT}", heavy), (f"ESS/N < {MIN_ESS_FRACTION}", thin))
-            if bad
-        )
-        return False, f"front-door weights unreliable ({why}): {numbers}"
-    return True, f"front-door weights reliable: {numbers}"
-
-
-def choose_resampler(option: str, diag: xr.Dataset, mechanism) -> tuple[str, str]:
-    """The resampler to run for ``MechanismLearner(resampler=option)`` and why.
-
-    Parameters
-    ----------
-    option : {"auto", "cwgmm", "bootstrap", "gformula"}
-    diag : xarray.Dataset
-        :func:`~bayes_mech.weight_diagnostics` of the mechanism's weights.
-    mechanism : Mechanism
-        Fitted (unused by the current rule; part of the signature for rules that need it).
-
-    Returns
-    -------
-    name : str
-    reason : str
+    """Whether every intervention's weights pass both PSIS checks, and the numbers in words.
 
     Examples
     --------
     >>> import torch
     >>> from bayes_mech import weight_diagnostics
-    >>> flat = weight_diagnostics(torch.zeros(4, 2, 500, dtype=torch.float64))
-    >>> choose_resampler("auto", flat, None)[0]
-    'cwgmm'
+    >>> weights_are_reliable(weight_diagnostics(torch.zeros(4, 2, 500, dtype=torch.float64)))[0]
+    True
     >>> lw = torch.zeros(4, 2, 500, dtype=torch.float64)
     >>> lw[:, 1, :3] = 12.0  # three rows carry the weights of the second value
-    >>> name, reason = choose_resampler("auto", weight_diagnostics(lw), None)
-    >>> name, reason.split(":")[0]
-    ('gformula', 'front-door weights unreliable (ESS/N < 0.01)')
+    >>> ok, why = weights_are_reliable(weight_diagnostics(lw))
+    >>> ok, why.split(":")[0]
+    (False, 'front-door weights unreliable (ESS/N < 0.01)')
     """
-    if option != "auto":
-        return option, "chosen by the user"
-    reliable, reason = weights_are_reliable(diag)
-    return ("cwgmm" if reliable else "gformula"), reason
+    khat = diag["khat"].median("draw").values
+    ess = diag["ess_fraction"].median("draw").values
+    worst_k = float(np.nanmax(khat)) if np.isfinite(khat).any() else float("nan")
+    worst_ess = float(np.min(ess))
+    heavy = bool(np.isfinite(worst_k) and worst_k > MAX_KHAT)
+    thin = worst_ess < MIN_ESS_FRACTION
+    numbers = f"max k-hat {worst_k:.2f}, min ESS/N {worst_ess:.3f} (medians over draws)"
+    if heavy or thin:
+        failed = [f"k-hat > {MAX_KHAT}"] * heavy + [f"ESS/N < {MIN_ESS_FRACTION}"] * thin
+        return False, f"front-door weights unreliable ({' and '.join(failed)}): {numbers}"
+    return True, f"front-door weights reliable: {numbers}"
+
+
+class AutoResampler(Resampler):
+    """``resampler="auto"``: run the CW-GMM or the g-formula by the rule of this module.
+
+    After :meth:`resample`, ``chosen_`` is the resampler that ran and ``reason_`` says why.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.linear_model import LinearRegression
+    >>> import bayes_mech as bm
+    >>> d = bm.datasets.make_frontdoor_regression(n_samples=1000, random_state=0)
+    >>> learner = bm.MechanismLearner(LinearRegression(), n_draws=4, progress=False,
+    ...                               random_state=0).fit(d.X, d.y, d.z)
+    >>> learner.resampler_.name
+    'gformula'
+    >>> print(learner.resampler_reason_.split(":")[0])
+    front-door weights unreliable (k-hat > 0.7)
+    >>> print(learner.resampler_reason_.split("; ")[1][:44])
+    the g-formula's q is one Gaussian per cell (
+    """
+
+    name = "auto"
+
+    def __init__(self, n_components="bic", covariance_type="full", device=None):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.device = device
+
+    def _params(self) -> dict:
+        return {
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+            "device": self.device,
+        }
+
+    def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
+        if isinstance(random_state, np.random.RandomState):
+            random_state = int(random_state.randint(0, 2**31 - 1))
+        diag = problem.weight_diagnostics
+        if diag is None:
+            diag = weight_diagnostics(problem.log_weights)
+        reliable, reason = weights_are_reliable(diag)
+        if reliable:
+            return self._run(
+                CWGMMResampler(**self._params()), reason, problem, n_samples, random_state
+            )
+        gformula = GFormulaResampler(**self._params())
+        ks = gformula.select(problem, random_state)
+        if np.all(ks == 1):
+            samples = gformula.resample(problem, n_samples, random_state)
+            check = gformula.fit_check_
+            if check["p_value"] >= MIN_CHECK_P:
+                why = (
+                    f"{reason}; the g-formula's q is one Gaussian per cell (linear-Gaussian "
+                    f"x | y', z) and passes its calibration check (p = {check['p_value']:.2g})"
+                )
+                self.chosen_, self.reason_ = gformula, why
+                return samples
+            doubt = (
+                f"the g-formula's q fails its calibration check (max |z| = "
+                f"{check['max_abs_z']:.1f} at {check['worst']}, p = {check['p_value']:.2g})"
+            )
+        else:
+            doubt = (
+                f"the g-formula's q needs K = {ks.tolist()} components per cell, whose "
+                "extrapolation to the (y', z) pairs that do(y) needs is not identified"
+            )
+        why = f"{reason}; {doubt}"
+        warnings.warn(
+            f"Neither sampler's assumption holds: {why}. Running the CW-GMM; the members' spread "
+            "may understate the error (see the concepts page 'The g-formula sampler'). More data, "
+            "a coarser mechanism, or an explicit resampler='gformula' with a model of x given "
+            "(y', z) you trust are the remedies.",
+            FrontDoorWeightWarning,
+            stacklevel=4,
+        )
+        return self._run(CWGMMResampler(**self._params()), why, problem, n_samples, random_state)
+
+    def _run(self, resampler, reason, problem, n_samples, random_state):
+        self.chosen_, self.reason_ = resampler, reason
+        return resampler.resample(problem, n_samples, random_state)

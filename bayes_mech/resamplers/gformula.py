@@ -126,6 +126,20 @@ class ConditionalMixtureBank:
             loc = loc + (self.coef[s, cell, k] @ delta[..., None])[..., 0]
         return loc, self.chol_x[s, cell, k]
 
+    def pit(self, s, cell, w_std: torch.Tensor, x_std: torch.Tensor) -> torch.Tensor:
+        """Probability integral transform of each coordinate of ``x`` under ``q(x_j | cell, w)``.
+
+        Shape (R, d_x); uniform on (0, 1) in every region of ``w`` when ``q`` is right.
+        """
+        resp = torch.softmax(self.component_logits(s, cell, w_std), dim=-1)  # (R, K)
+        loc = self.mean_x[s, cell]  # (R, K, d_x)
+        if w_std.shape[-1]:
+            delta = w_std[:, None, :] - self.mean_w[s, cell]
+            loc = loc + (self.coef[s, cell] @ delta[..., None])[..., 0]
+        sd = self.chol_x[s, cell].square().sum(-1).sqrt()  # sqrt(diag(L Lᵀ)), (R, K, d_x)
+        cdf = torch.special.ndtr((x_std[:, None, :] - loc) / sd)
+        return (resp[..., None] * cdf).sum(dim=1)
+
     def to_units(self, x_std: torch.Tensor) -> torch.Tensor:
         return x_std * self.spread[: self.n_x] + self.center[: self.n_x]
 
@@ -225,7 +239,18 @@ class GFormulaResampler(Resampler):
         self.device = device
 
     # ------------------------------------------------------------------------- fit
-    def _fit(self, problem: FrontDoorProblem, k_seed: int, fit_seed: int) -> None:
+    @staticmethod
+    def _seeds(random_state) -> tuple[int, int, int, int]:
+        """The K-choice, EM, z and x seeds, always drawn in this order."""
+        rs = check_random_state(random_state)
+        return tuple(int(v) for v in rs.randint(0, 2**31 - 1, size=4))
+
+    def select(self, problem: FrontDoorProblem, random_state=None) -> np.ndarray:
+        """Lay out the cells and choose K per cell (the first step of :meth:`resample`).
+
+        ``resample`` with the same ``random_state`` reuses this choice. Returns
+        ``n_components_``.
+        """
         if isinstance(self.n_components, dict):
             raise ValueError(
                 "n_components as a dict (K per intervention value) applies to the CW-GMM; the "
@@ -244,11 +269,15 @@ class GFormulaResampler(Resampler):
         counts = np.bincount(cells, minlength=C)
         self._check_cells(counts, V.shape[1])
         g = problem.row_log_weights.exp().cpu().numpy()  # (S, N), rows sum to one
-        S, N = g.shape
         member = (cells[None, :] == np.arange(C)[:, None]).astype(np.float64)  # (C, N)
         mean_g = g.mean(axis=0)[None, :] * member
         self.n_components_ = choose_n_components(
-            V, mean_g, self.n_components, None, covariance_type=self.covariance_type, seed=k_seed
+            V,
+            mean_g,
+            self.n_components,
+            None,
+            covariance_type=self.covariance_type,
+            seed=self._seeds(random_state)[0],
         )
         too_many = np.flatnonzero(self.n_components_ > counts)
         if too_many.size:
@@ -258,6 +287,19 @@ class GFormulaResampler(Resampler):
                 f"g-formula cell {self.cell_labels_[c]}; each cell's mixture needs at least as "
                 "many rows as components. Use fewer components or n_components='bic'."
             )
+        self._selected = (problem, random_state, V, center, spread, cells, counts, member, g)
+        return self.n_components_
+
+    def _fit(self, problem: FrontDoorProblem, random_state) -> None:
+        selected = getattr(self, "_selected", None)
+        if selected is None or selected[0] is not problem or selected[1] != random_state:
+            self.select(problem, random_state)
+        _, _, V, center, spread, cells, counts, member, g = self._selected
+        del self._selected  # arrays of N rows: not kept on the fitted object
+        fit_seed = self._seeds(random_state)[1]
+        X, C = problem.X, self.layout_.n_cells
+        y_codes = self.layout_.y_codes(problem.y)
+        S, N = g.shape
         k_max = int(self.n_components_.max())
         D = V.shape[1]
         log_w = np.full((S, C, k_max), -np.inf)
@@ -286,9 +328,51 @@ class GFormulaResampler(Resampler):
                 self.fit_[name][:, cols] = np.asarray(getattr(gm, name + "_")).reshape(shape)
         self.fit_["lower_bound"] -= float(np.log(spread).sum())  # in the units of (x, w)
         self.bank_ = ConditionalMixtureBank(log_w, means, covs, X.shape[1], center, spread)
+        self.fit_check_ = self._check_fit(V, cells, counts)
         self._y_obs = problem.y
         self._y_codes = torch.as_tensor(y_codes)
         self._row_log_weights = problem.row_log_weights.detach().cpu()
+
+    def _check_fit(self, V: np.ndarray, cells: np.ndarray, counts: np.ndarray) -> dict:
+        r"""Is ``q`` calibrated on the data? A probability-integral-transform check.
+
+        Under a right ``q(x | y', z)`` the PIT of every coordinate of ``x_n`` given its own
+        ``(y'_n, z_n)`` is uniform in every region of the conditioning variables. Rows are grouped
+        by cell and, within a cell, by quantile bins (up to 5, >= 40 rows each) of each
+        continuous conditioning coordinate; in each group the mean PIT is compared with 1/2 in
+        units of its standard error :math:`\sqrt{1/(12 n)}`. The p-value is Bonferroni's over
+        all groups and coordinates (valid whatever their dependence). The first draw's ``q`` is
+        checked on all rows; the check is in-sample, so it is lenient on small misfits.
+        """
+        from scipy.special import ndtr
+
+        bank, n_x = self.bank_, self.bank_.n_x
+        x_std = torch.as_tensor(V[:, :n_x])
+        w_std = torch.as_tensor(V[:, n_x:])
+        pit = bank.pit(0, torch.as_tensor(cells), w_std, x_std).numpy()  # (N, d_x)
+        z_scores, labels = [], []
+        for c in np.flatnonzero(counts >= 40):
+            rows = np.flatnonzero(cells == c)
+            groups = [("", rows)]
+            n_bins = min(5, rows.size // 40)
+            for j in range(w_std.shape[1]):
+                edges = np.quantile(V[rows, n_x + j], np.linspace(0, 1, n_bins + 1)[1:-1])
+                which = np.searchsorted(edges, V[rows, n_x + j])
+                groups += [
+                    (f", w{j} bin {b + 1}/{n_bins}", rows[which == b]) for b in range(n_bins)
+                ]
+            for name, members in groups:
+                if members.size:
+                    z = (pit[members].mean(axis=0) - 0.5) * np.sqrt(12.0 * members.size)
+                    z_scores.append(z)
+                    labels += [f"{self.cell_labels_[c]}{name}, x{j}" for j in range(n_x)]
+        if not z_scores:
+            return {"max_abs_z": float("nan"), "n_tests": 0, "p_value": 1.0, "worst": ""}
+        z = np.concatenate(z_scores)
+        worst = int(np.argmax(np.abs(z)))
+        p = min(1.0, z.size * 2.0 * float(ndtr(-abs(z[worst]))))
+        return {"max_abs_z": float(abs(z[worst])), "n_tests": int(z.size), "p_value": p,
+                "worst": labels[worst]}  # fmt: skip
 
     def _check_cells(self, counts: np.ndarray, n_dims: int) -> None:
         empty = np.flatnonzero(counts == 0)
@@ -323,9 +407,10 @@ class GFormulaResampler(Resampler):
 
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
         n_samples = check_positive_int(n_samples, "n_samples")
-        rs = check_random_state(random_state)
-        k_seed, fit_seed, z_seed, x_seed = (int(v) for v in rs.randint(0, 2**31 - 1, size=4))
-        self._fit(problem, k_seed, fit_seed)
+        if isinstance(random_state, np.random.RandomState):  # one draw of seeds for every step
+            random_state = int(random_state.randint(0, 2**31 - 1))
+        self._fit(problem, random_state)
+        _, _, z_seed, x_seed = self._seeds(random_state)
         return self._sample(problem, n_samples, z_seed, x_seed)
 
     def _sample(self, problem: FrontDoorProblem, n_samples: int, z_seed: int, x_seed: int):

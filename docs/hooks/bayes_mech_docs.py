@@ -6,6 +6,9 @@
 - ``<!-- cli-help -->`` in a page is replaced by the ``--help`` text of every ``bayes-mech``
   sub-command, taken from the argument parser itself, so the CLI reference cannot drift.
 - ``<!-- benchmark-index -->`` is replaced by a list of the benchmark reports found.
+- ``<!-- calibration-table -->`` is replaced by the table of ``benchmarks/results/
+  calibration.json``, rendered by ``benchmarks/bench_calibration.py`` itself, so the concepts
+  page shows the committed measurements and nothing typed by hand.
 """
 
 from __future__ import annotations
@@ -150,7 +153,24 @@ def _neutralise_dead_links(markdown: str, page, files: Files) -> str:
     return LINK.sub(fix, markdown)
 
 
+def _calibration_table() -> str:
+    import importlib.util
+    import json
+
+    results = BENCHMARKS / "calibration.json"
+    if not results.is_file():
+        return '!!! note "No calibration run committed yet"\n'
+    spec = importlib.util.spec_from_file_location(
+        "bench_calibration", ROOT / "benchmarks" / "bench_calibration.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.format_table(json.loads(results.read_text(encoding="utf-8")))
+
+
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    if "<!-- calibration-table -->" in markdown:
+        markdown = markdown.replace("<!-- calibration-table -->", _calibration_table())
     if "<!-- cli-help -->" in markdown:
         markdown = markdown.replace("<!-- cli-help -->", _cli_help())
     if "<!-- notebook-index -->" in markdown:

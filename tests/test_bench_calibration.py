@@ -1,0 +1,70 @@
+"""The calibration harness's short form, as CI runs it (benchmarks/bench_calibration.py --quick)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        "bench_calibration", ROOT / "benchmarks" / "bench_calibration.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def quick(bench):
+    return bench.main(["--quick", "--threads", "1"])
+
+
+def test_quick_run_measures_every_cell(quick):
+    cfg = quick["config"]
+    assert len(quick["records"]) == (
+        len(cfg["settings"]) * len(cfg["sizes"]) * len(cfg["resamplers"]) * cfg["reps"]
+    )
+    assert len(quick["summary"]) == len(cfg["settings"]) * len(cfg["sizes"]) * len(
+        cfg["resamplers"]
+    )
+    for rec in quick["records"]:
+        assert 0.0 <= rec["band"] <= 1.0
+        assert rec["member_sd"] > 0 and rec["mc_var"] >= 0
+        assert rec["ran"] in ("cwgmm", "gformula", "bootstrap")
+    for row in quick["summary"]:
+        assert 0.0 <= row["mc_share"] <= 2.0  # a ratio of two estimates; 1 is all noise
+
+
+def test_estimand_is_the_interventional_regression(bench, quick):
+    """A.2's estimand from poutine.do rows matches its closed form (tests/test_resamplers_...)."""
+    for rec in quick["records"]:
+        if rec["setting"] != "A.2-b1.5":
+            continue
+        # The learner's grid is the central 95 % of its y; recompute it from the seed's data.
+        _, y, _ = bench._draw("A.2-b1.5", rec["N"], 1000 * rec["rep"] + rec["N"] % 997)
+        lo, hi = np.quantile(y, [0.025, 0.975])
+        grid_var = np.var(np.linspace(lo, hi, 20))
+        closed = 1.5 * grid_var / (2.25 * grid_var + 27.0)
+        assert abs(rec["estimand_slope"] - closed) < 0.01, (rec["estimand_slope"], closed)
+
+
+def test_accuracy_fields_and_targets(bench, quick):
+    a1 = [r for r in quick["records"] if r["setting"] == "A.1"]
+    assert a1 and all(80.0 < r["estimand_accuracy"] < 90.0 for r in a1)
+    names = [name for name, _, _ in bench.targets(quick)]
+    assert any("slope within" in n for n in names) and len(names) >= 10
+
+
+def test_render_round_trip(bench, quick, tmp_path):
+    out = tmp_path / "calibration.md"
+    (tmp_path / "calibration.json").write_text(json.dumps(quick))
+    bench.main(["--render", "--out", str(out)])
+    text = out.read_text()
+    assert "| A.1 | 400 | cwgmm (cwgmm) |" in text and "## Targets" in text
+    assert (tmp_path / "calibration.png").stat().st_size > 1000
