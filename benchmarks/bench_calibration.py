@@ -351,14 +351,14 @@ def targets(result) -> list[tuple[str, str, bool | None]]:
     add(
         "A.2 b=1.5, N=2000, auto: band >= 0.80",
         _row(result, "A.2-b1.5", 2000, "auto"),
-        lambda r: f"{r['band']:.2f} +- {r['band_se']:.2f}",
+        lambda r: f"{r['band']:.2f} +- {_fmt(r['band_se'], 2)}",
         lambda r: r["band"] >= 0.80,
     )
     for setting, N in (("A.1", 1000), ("A.1", 5000), ("A.2-b0.4", 2000)):
         add(
             f"{setting}, N={N}, auto: band in [0.85, 0.95]",
             _row(result, setting, N, "auto"),
-            lambda r: f"{r['band']:.2f} +- {r['band_se']:.2f}",
+            lambda r: f"{r['band']:.2f} +- {_fmt(r['band_se'], 2)}",
             lambda r: 0.85 <= r["band"] <= 0.95,
         )
     add(

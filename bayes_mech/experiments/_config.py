@@ -33,6 +33,7 @@ METHODS = {
     "cb": "causal bootstrap",
     "cwgmm": "CW-GMM (point)",
     "ensemble": "Bayesian ensemble",
+    "gformula": "g-formula ensemble",
 }
 TEST_SETS = {"nonconf": "non-conf", "conf": "conf"}
 

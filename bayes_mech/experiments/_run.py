@@ -16,6 +16,7 @@ from sklearn.base import clone
 
 from bayes_mech.exceptions import FrontDoorWeightWarning
 from bayes_mech.experiments._config import INTERVAL_ALPHA, METHODS, DemoConfig, Task
+from bayes_mech.mixture._base import MixtureWarning
 
 
 def _entropy(proba: np.ndarray) -> np.ndarray:
@@ -73,12 +74,15 @@ def _learner(task: Task, cfg: DemoConfig, seed: int, method: str, n_components, 
     from bayes_mech.learner import MechanismLearner
 
     point = method in ("cb", "cwgmm")
+    resampler = {"cb": "bootstrap", "gformula": "gformula"}.get(method, "cwgmm")
     return MechanismLearner(
         task.estimator(),
         interventions=None if task.interventions is None else task.interventions(y),
         n_draws=1 if point else cfg.n_draws,
-        n_components=n_components,
-        resampler="bootstrap" if method == "cb" else "cwgmm",
+        # The CW-GMM's K is per intervention value; the g-formula's per cell of (y', z), chosen
+        # by BIC in each fit.
+        n_components="bic" if method == "gformula" else n_components,
+        resampler=resampler,
         feature_map=None if task.feature_map is None or method == "cb" else task.feature_map(seed),
         n_jobs=cfg.n_jobs,
         random_state=seed,
@@ -87,17 +91,21 @@ def _learner(task: Task, cfg: DemoConfig, seed: int, method: str, n_components, 
 
 
 def _fit_quietly(model, X, y, z, record: list) -> object:
-    """Fit, recording FrontDoorWeightWarnings (expected on these data) instead of printing them.
+    """Fit, recording FrontDoorWeightWarnings and MixtureWarnings (expected on these data, the
+    latter for thin g-formula cells on small runs) instead of printing them.
 
-    Only that category is caught: any other warning keeps its normal handling (an error under
-    pytest's ``filterwarnings = error``).
+    Only those categories are caught: any other warning keeps its normal handling (an error
+    under pytest's ``filterwarnings = error``).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FrontDoorWeightWarning)
+        warnings.simplefilter("always", MixtureWarning)
         model.fit(X, y, z)
     for w in caught:
         if issubclass(w.category, FrontDoorWeightWarning):
             record.append(str(w.message).splitlines()[0])
+        elif issubclass(w.category, MixtureWarning):  # e.g. a thin g-formula cell on small data
+            record.append(f"MixtureWarning: {str(w.message).splitlines()[0]}")
         else:  # recorded by catch_warnings only because record=True; hand it back
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return model
@@ -119,7 +127,7 @@ def _fixed_k(learner):
 def run_task(
     task: Task, cfg: DemoConfig, seed: int, bar=None, n_components=None
 ) -> tuple[dict, dict]:
-    """One repetition of one Table-1 row: the four methods on both test sets.
+    """One repetition of one Table-1 row: every method of ``METHODS`` on both test sets.
 
     Parameters
     ----------
