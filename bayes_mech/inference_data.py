@@ -104,4 +104,7 @@ def learner_to_inference_data(learner, X=None):
     for group in ("sample_stats", "constant_data"):
         idata[group].attrs["resampler"] = resampler.name
         idata[group].attrs["resampler_reason"] = learner.resampler_reason_
+        strength = getattr(learner, "frontdoor_strength_", None)
+        if strength is not None:  # models saved before format 2 did not record it
+            idata[group].attrs["frontdoor_strength"] = strength["verdict"]
     return idata

@@ -37,7 +37,14 @@ FORMAT_VERSION = 2
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "bayes_mech")
 
 _MANIFEST, _ARRAYS, _MODELS = "manifest.json", "arrays.npz", "estimators.skops"
-_FITTED_JSON = ("y_kind_", "n_features_in_", "n_samples_fit_", "fit_times_", "resampler_reason_")
+_FITTED_JSON = (
+    "y_kind_",
+    "n_features_in_",
+    "n_samples_fit_",
+    "fit_times_",
+    "resampler_reason_",
+    "frontdoor_strength_",
+)
 _FITTED_ARRAYS = ("interventions_", "classes_", "residual_std_", "residuals_")
 _DIAG_VARS = ("ess", "ess_fraction", "khat", "max_weight_ratio")
 
@@ -108,6 +115,11 @@ def save_learner(learner, path) -> Path:
         "mechanism_class": type(learner.mechanism_).__name__,
         "params": _json_params(learner),
         "fitted": {name: getattr(learner, name) for name in _FITTED_JSON},
+        "feature_names_in": (
+            np.asarray(learner.feature_names_in_).tolist()
+            if hasattr(learner, "feature_names_in_")
+            else None
+        ),
         "resampler": learner.resampler_.name,
         "files": {_ARRAYS: _sha256(array_bytes), _MODELS: _sha256(model_bytes)},
     }
@@ -241,6 +253,8 @@ def load(path, trusted=None):
     learner.mechanism_ = None
     for name, value in manifest["fitted"].items():
         setattr(learner, name, value)
+    if manifest.get("feature_names_in") is not None:
+        learner.feature_names_in_ = np.asarray(manifest["feature_names_in"], dtype=object)
     for name in _FITTED_ARRAYS:
         setattr(learner, name, arrays.get(name))
     learner.draws_ = {

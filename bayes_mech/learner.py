@@ -23,6 +23,9 @@ import torch
 import xarray as xr
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
 from bayes_mech._ensemble import (
@@ -49,6 +52,7 @@ from bayes_mech.weights import (
     check_interventions,
     default_interventions,
     frontdoor_log_weights,
+    frontdoor_strength,
     normalize_log_weights,
     smooth_weights,
     warn_if_degenerate,
@@ -88,6 +92,25 @@ def _warn_if_constant_columns(Xf: np.ndarray, where: str) -> None:
             MixtureWarning,
             stacklevel=4,
         )
+
+
+def _wraps_classifier(learner) -> bool:
+    """``available_if`` check; its AttributeError says why (``hasattr`` is still False)."""
+    if not is_classifier(learner.estimator):
+        raise AttributeError(
+            "predict_proba is only available when estimator is a classifier; got "
+            f"{type(learner.estimator).__name__}."
+        )
+    return True
+
+
+def _wraps_regressor(learner) -> bool:
+    if is_classifier(learner.estimator):
+        raise AttributeError(
+            "predict_interval is only available for regressors; estimator is the classifier "
+            f"{type(learner.estimator).__name__}."
+        )
+    return True
 
 
 class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
@@ -152,6 +175,11 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         Their root mean square.
     interventional_model_ : callable Pyro program
     fit_times_ : dict of stage to seconds
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when ``fit`` got a DataFrame with string column names; predicting
+        on other names then raises, and on an array after a DataFrame warns (scikit-learn's
+        rules).
 
     Examples
     --------
@@ -205,6 +233,15 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
         self.device = device
+
+    def __sklearn_tags__(self):
+        """The wrapped estimator's type: a learner of a classifier is a classifier."""
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        return tags
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -285,6 +322,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         self
         """
         self._check_params()
+        _check_feature_names(self, X, reset=True)  # feature_names_in_ from a DataFrame
         X, y, z = self._check_data(X, y, z)
         rs = check_random_state(self.random_state)
         # Draw every seed up front, in a fixed order, so each stage is reproducible on its own.
@@ -298,7 +336,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         member_seeds = rs.randint(0, 2**31 - 1, size=self.n_draws).tolist()
         self.fit_times_ = {}
         S, N = self.n_draws, X.shape[0]
-        bar = tqdm(total=6, desc="MechanismLearner", disable=not self.progress, leave=False)
+        bar = tqdm(total=5, desc="MechanismLearner", disable=not self.progress, leave=False)
         try:
             with self._stage("mechanism", bar):
                 self._fit_mechanism(y, z, seeds)
@@ -363,6 +401,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         """
         mech_lw = frontdoor_log_weights(self.mechanism_, y, z, self.interventions_, self.draws_)
         self.weight_diagnostics_ = weight_diagnostics(mech_lw, self._intervention_coords())
+        self.frontdoor_strength_ = frontdoor_strength(mech_lw, y, self.interventions_)
         lw = normalize_log_weights(mech_lw + row_lw.unsqueeze(1))
         if self.weight_smoothing == "psis":
             lw = smooth_weights(lw, method="psis")
@@ -454,6 +493,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(X, y, z) first."
             )
+        _check_feature_names(self, X, reset=False)  # scikit-learn's warning or error on names
         X = check_array(X, "X", ndim=2)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -488,10 +528,13 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             name="probability",
         )
 
+    @available_if(_wraps_classifier)
     def predict_proba(self, X) -> np.ndarray:
-        """Ensemble-mean class probabilities, shape (n_samples, n_classes)."""
-        if self._is_regressor:
-            raise AttributeError("predict_proba is only available when estimator is a classifier.")
+        """Ensemble-mean class probabilities, shape (n_samples, n_classes).
+
+        Present only when ``estimator`` is a classifier (``hasattr`` says so, as scikit-learn's
+        meta-estimators do).
+        """
         return self.predict_dist(X).mean("draw").values
 
     def predict(self, X) -> np.ndarray:
@@ -509,6 +552,7 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         metric = r2_score if self._is_regressor else accuracy_score
         return float(metric(y, self.predict(X)))
 
+    @available_if(_wraps_regressor)
     def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
         r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
 
@@ -518,8 +562,6 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         Models saved by bayes-mech before format 2 kept only ``residual_std_`` and use
         :math:`\mathcal N(f_s(x), \sigma_s^2)` instead.
         """
-        if not self._is_regressor:
-            raise AttributeError("predict_interval is only available for regressors.")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
         means = self.predict_dist(X).values.T  # (n, S)
@@ -578,7 +620,8 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             f"S = {len(self.estimators_)} draws\n"
             f"  resampler = {res.name} ({self.resampler_reason_})\n"
             f"  {res.describe(self._value_labels())}\n"
-            f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}\n"
+            f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}, "
+            f"front door: {getattr(self, 'frontdoor_strength_', {}).get('verdict', '-')}\n"
             f"  fit time: {times}"
         )
 

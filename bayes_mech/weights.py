@@ -51,9 +51,15 @@ __all__ = [
     # diagnostics and smoothing
     "weight_diagnostics",
     "warn_if_degenerate",
+    "frontdoor_strength",
     "smooth_weights",
 ]
 
+#: Thresholds of :func:`frontdoor_strength`: weights this close to uniform (ESS/N) mean z says
+#: (almost) nothing about y; this little weight on rows of another class means z (almost)
+#: determines y. Either way the adjustment returns the data as they are: the naive predictor.
+MAX_UNINFORMATIVE_ESS = 0.99
+MIN_OTHER_CLASS_MASS = 0.01
 #: Thresholds of :func:`warn_if_degenerate`: ESS/N below 1 % or a Pareto tail with k-hat above 0.7
 #: (Vehtari et al. 2024: beyond 0.7 the PSIS estimate's error no longer shrinks usefully with N).
 MIN_ESS_FRACTION = 0.01
@@ -588,6 +594,84 @@ def warn_if_degenerate(
     )
     warnings.warn(message, FrontDoorWeightWarning, stacklevel=stacklevel)
     return flagged
+
+
+def frontdoor_strength(log_weights, y, interventions, *, warn: bool = True) -> dict:
+    r"""Does the mechanism carry information the front-door adjustment can use?
+
+    Two inputs make the adjustment collapse to the naive predictor, and both pass every other
+    check in silence:
+
+    - ``z`` independent of ``y``: :math:`p(z \mid y_m) = p(z \mid y_n)`, every weight is 1/N
+      and ``do(y_m)`` keeps all rows as they are; detected when the weights' Kish ESS/N is at
+      least 0.99 for every intervention value (mean over draws);
+    - ``z`` a copy of ``y`` (discrete ``y``): :math:`p(z_n \mid y_m) = 0` unless
+      :math:`y_n = y_m`, so ``do(y_m)`` keeps exactly the rows observed with ``y_m``;
+      detected when less than 1 % of the weight of every value lies on rows of other classes.
+
+    Parameters
+    ----------
+    log_weights : array-like or Tensor of shape (n_draws, n_values, n_samples)
+        The mechanism's front-door log-weights (no bootstrap factor).
+    y : array-like of shape (n_samples,)
+    interventions : array-like of shape (n_values,)
+    warn : bool, default=True
+        Raise a :class:`~bayes_mech.FrontDoorWeightWarning` with the numbers when either holds.
+
+    Returns
+    -------
+    dict
+        ``ess_fraction`` and ``other_class_mass`` per intervention value (lists; the latter
+        None for a continuous ``y``), and ``verdict``: "informative", "z independent of y" or
+        "z determined by y".
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> y = np.repeat([1, 2], 50)
+    >>> uniform = torch.zeros(1, 2, 100, dtype=torch.float64)
+    >>> frontdoor_strength(uniform, y, [1, 2], warn=False)["verdict"]
+    'z independent of y'
+    >>> copy = torch.log(torch.tensor(np.stack([y == 1, y == 2])[None], dtype=torch.float64))
+    >>> frontdoor_strength(copy, y, [1, 2], warn=False)["verdict"]
+    'z determined by y'
+    """
+    lw = normalize_log_weights(log_weights).detach().cpu()
+    w = lw.exp().numpy()  # (S, M, N)
+    ess = (1.0 / np.square(w).sum(-1)).mean(0) / w.shape[-1]  # (M,)
+    y_arr = np.asarray(as_numpy(y, "y"))
+    values = np.asarray(as_numpy(interventions, "interventions"))
+    other = None
+    if y_arr.ndim == 1 and values.ndim == 1 and _infer_y_kind(y_arr) == "discrete":
+        other = np.array(
+            [w[:, m, y_arr != values[m]].sum(-1).mean() for m in range(values.shape[0])]
+        )
+    verdict = "informative"
+    if np.all(ess >= MAX_UNINFORMATIVE_ESS):
+        verdict = "z independent of y"
+        detail = (
+            f"the weights are nearly uniform (ESS/N {ess.min():.3f}-{ess.max():.3f} >= "
+            f"{MAX_UNINFORMATIVE_ESS} for every intervention value)"
+        )
+    elif other is not None and np.all(other < MIN_OTHER_CLASS_MASS):
+        verdict = "z determined by y"
+        detail = (
+            f"each intervention value puts at most {other.max():.2g} of its weight on rows of "
+            f"other classes (< {MIN_OTHER_CLASS_MASS}): there is no overlap"
+        )
+    if warn and verdict != "informative":
+        warnings.warn(
+            f"The front-door adjustment collapses to the naive predictor: {verdict}; "
+            f"{detail}. The deconfounded rows are the observed ones, so the learner cannot "
+            "remove the confounding. Check that z is the mechanism between y and x.",
+            FrontDoorWeightWarning,
+            stacklevel=3,
+        )
+    return {
+        "verdict": verdict,
+        "ess_fraction": ess.tolist(),
+        "other_class_mass": None if other is None else other.tolist(),
+    }
 
 
 def smooth_weights(log_weights, method: str = "psis") -> torch.Tensor:

@@ -52,3 +52,24 @@ def test_dask_backend_gives_identical_predictions():
     np.testing.assert_array_equal(
         local.predict_dist(X_test).values, remote.predict_dist(X_test).values
     )
+
+
+def _predict_proba(learner, X):
+    return learner.predict_proba(X)
+
+
+def test_fitted_learner_travels_to_worker_processes():
+    """A process-based cluster pickles the fitted learner itself (no local closures in it)."""
+    d = bm.datasets.make_frontdoor_classification(400, random_state=0)
+    X_test = bm.datasets.make_frontdoor_classification(200, False, random_state=1).X
+    learners = [_fit((d.X, d.y, d.z), resampler=r) for r in ("cwgmm", "gformula")]
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        futures = [client.submit(_predict_proba, learner, X_test) for learner in learners]
+        remote = client.gather(futures)
+    for learner, proba in zip(learners, remote, strict=True):
+        np.testing.assert_array_equal(proba, learner.predict_proba(X_test))

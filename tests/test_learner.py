@@ -313,3 +313,44 @@ def test_progress_must_be_a_bool(a1):
     learner = bm.MechanismLearner(LogisticRegression(), n_draws=2, progress="yes")
     with pytest.raises(TypeError, match="progress must be True or False; got 'yes'"):
         learner.fit(train.X, train.y, train.z)
+
+
+# ---------------------------------------------------------------- scikit-learn conventions
+def test_estimator_type_and_methods_follow_the_wrapped_estimator():
+    from sklearn.base import is_classifier, is_regressor
+
+    clf = bm.MechanismLearner(LogisticRegression())
+    reg = bm.MechanismLearner(LinearRegression())
+    assert is_classifier(clf) and not is_regressor(clf)
+    assert is_regressor(reg) and not is_classifier(reg)
+    assert hasattr(clf, "predict_proba") and not hasattr(clf, "predict_interval")
+    assert hasattr(reg, "predict_interval") and not hasattr(reg, "predict_proba")
+    with pytest.raises(AttributeError) as info:
+        getattr(reg, "predict_proba")  # noqa: B009 - the attribute access is the test
+    assert "only available when estimator is a classifier" in str(info.value.__cause__)
+    with pytest.raises(AttributeError) as info:
+        getattr(clf, "predict_interval")  # noqa: B009 - the attribute access is the test
+    assert "only available for regressors" in str(info.value.__cause__)
+
+
+def test_feature_names_from_a_dataframe(tmp_path):
+    import pandas as pd
+
+    d = make_frontdoor_classification(400, random_state=0)
+    frame = pd.DataFrame(d.X, columns=["effect_a", "effect_b"])
+    learner = fit_quietly(
+        bm.MechanismLearner(
+            LogisticRegression(), n_draws=2, n_components=1, progress=False, random_state=0
+        ),
+        frame,
+        d.y,
+        d.z,
+    )
+    assert learner.feature_names_in_.tolist() == ["effect_a", "effect_b"]
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        from_array = learner.predict_proba(d.X)
+    np.testing.assert_array_equal(learner.predict_proba(frame), from_array)
+    with pytest.raises(ValueError, match="feature names"):
+        learner.predict(frame.rename(columns={"effect_a": "other"}))
+    loaded = bm.load(learner.save(tmp_path / "m"))
+    assert loaded.feature_names_in_.tolist() == ["effect_a", "effect_b"]

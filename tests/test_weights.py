@@ -566,3 +566,39 @@ def test_warning_fires_on_extreme_and_not_on_benign(rng):
     assert diag_k["ess_fraction"].item() > 0.02
     with pytest.warns(FrontDoorWeightWarning, match=r"y=0.5: .*k-hat up to 0.78 \(> 0.7\)"):
         warn_if_degenerate(diag_k)
+
+
+# ------------------------------------------------------------------ front-door strength
+@pytest.mark.parametrize(
+    ("z_of", "verdict"),
+    [
+        (lambda y, rng: rng.normal(size=y.size), "z independent of y"),
+        (lambda y, rng: 10.0 * y + 0.01 * rng.normal(size=y.size), "z determined by y"),
+        (lambda y, rng: 1.5 * y + rng.normal(size=y.size), "informative"),
+    ],
+)
+def test_learner_says_when_the_front_door_collapses(z_of, verdict):
+    """z independent of y, or a copy of it: the adjustment returns the naive predictor."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    import bayes_mech as bm
+
+    rng = np.random.default_rng(0)
+    u = rng.random(1500) < 0.5
+    y = np.where(rng.random(1500) < np.where(u, 0.8, 0.2), 2, 1)
+    z = z_of(y, rng)
+    X = np.c_[z + rng.normal(size=1500), 2.0 * u + rng.normal(size=1500)]
+    learner = bm.MechanismLearner(
+        LogisticRegression(), resampler="cwgmm", n_draws=4, n_components=1, progress=False,
+        random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learner.fit(X, y, z)
+    collapse = [w for w in caught if "collapses to the naive predictor" in str(w.message)]
+    assert learner.frontdoor_strength_["verdict"] == verdict
+    assert len(collapse) == (verdict != "informative")
+    assert f"front door: {verdict}" in learner.summary()
+    assert learner.to_inference_data().sample_stats.attrs["frontdoor_strength"] == verdict

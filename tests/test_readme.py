@@ -1,0 +1,57 @@
+"""The README's quick start runs, and every value it prints in a comment is what it gives."""
+
+import ast
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _blocks(language: str, after: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(after) :]
+    return re.findall(rf"```{language}\n(.*?)```", section, flags=re.S)
+
+
+def _literal(comment: str):
+    """The value a ``# value`` comment states, or None when the comment is prose."""
+    try:
+        return ast.literal_eval(comment.strip())
+    except (ValueError, SyntaxError):
+        return None
+
+
+@pytest.fixture(scope="module")
+def quick_start():
+    code = _blocks("python", "## Quick start")[0]
+    namespace: dict = {}
+    checks = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the block itself says it warns
+        for line in code.splitlines():
+            statement, _, comment = line.partition("  # ")
+            if not statement.strip() or statement.startswith("print("):
+                continue
+            expected = _literal(comment) if comment else None
+            if expected is None:
+                exec(statement, namespace)
+            else:
+                checks.append((statement, eval(statement, namespace), expected))
+    return namespace, checks
+
+
+def test_quick_start_values_are_what_it_prints(quick_start):
+    _, checks = quick_start
+    assert len(checks) >= 3
+    for statement, got, expected in checks:
+        assert got == expected, f"README: {statement} -> {expected!r}, but it gives {got!r}"
+
+
+def test_quick_start_summary_lines(quick_start):
+    namespace, _ = quick_start
+    quoted = _blocks("text", "## Quick start")[0].rstrip("\n").splitlines()
+    summary = namespace["learner"].summary().splitlines()
+    assert summary[: len(quoted)] == quoted
