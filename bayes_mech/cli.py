@@ -69,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="tiny sizes, one seed (< 1 minute)")
     demo.add_argument("--seeds", type=int, metavar="N", help="repetitions (default 5; quick 1)")
     demo.add_argument("--out", default="results", metavar="DIR", help="default: results")
-    demo.add_argument("--models-dir", default="models", metavar="DIR", help="default: models")
+    demo.add_argument(
+        "--models-dir",
+        metavar="DIR",
+        help="default: OUT/models (the committed examples in models/ are rewritten only when "
+        "named here: --models-dir models)",
+    )
     demo.add_argument("--mnist-dir", metavar="DIR", help="MNIST training IDX files for A.3")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -231,19 +236,22 @@ def _cmd_demo(args) -> int:
         except ValueError as exc:
             raise CLIError(_one_line(exc)) from None
     cfg = demo_config(quick=args.quick, n_seeds=args.seeds)
+    # Everything the demo writes lies under --out unless told otherwise: a run in a fresh clone
+    # leaves the tracked example models alone.
+    models_dir = args.models_dir if args.models_dir is not None else str(Path(args.out) / "models")
     start = time.perf_counter()
     results = run_demo(
         args.out,
         config=cfg,
         mnist_dir=args.mnist_dir,
-        models_dir=args.models_dir,
+        models_dir=models_dir,
         progress=not args.no_progress,
     )
     out = Path(args.out)
     sys.stdout.write("\n" + (out / "table.md").read_text())
     sys.stdout.write(
         f"\nWrote {out / 'table.md'}, {out / 'results.json'} and {len(results['figures'])} "
-        f"figure(s); models in {args.models_dir}/ ({time.perf_counter() - start:.0f} s).\n"
+        f"figure(s); models in {models_dir}/ ({time.perf_counter() - start:.0f} s).\n"
     )
     return 0
 

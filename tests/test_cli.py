@@ -2,10 +2,12 @@
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -68,10 +70,16 @@ def test_demo_help_lists_flags(capsys):
 def quick_demo(tmp_path_factory):
     """One `bayes-mech demo --quick` run shared by the checks below (it is the costly part)."""
     root = tmp_path_factory.mktemp("demo")
-    out, models = root / "out", root / "models"
-    code = main(
-        ["demo", "--quick", "--no-progress", "--out", str(out), "--models-dir", str(models)]
-    )
+    out, models = root / "out", root / "out" / "models"
+    # No --models-dir: the models land under --out, and nothing is written to the working
+    # directory (in a clone that holds the committed example models).
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        code = main(["demo", "--quick", "--no-progress", "--out", str(out)])
+    finally:
+        os.chdir(cwd)
+    assert not (root / "models").exists()
     return code, out, models
 
 
