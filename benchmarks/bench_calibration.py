@@ -325,6 +325,40 @@ def format_table(result) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START, README_END = "<!-- calibration:start -->", "<!-- calibration:end -->"
+
+
+def readme_table(result, N: int = 2000) -> str:
+    """The README's table: every setting and resampler at one N (default 2000)."""
+    lines = [
+        f"| setting (N = {N}, {result['config']['reps']} replications) | resampler (ran) | "
+        "band coverage (nominal 0.90) | member sd | Monte Carlo share | accuracy % (oracle) "
+        "or slope (estimand) | `predict_interval(0.1)` coverage |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in result["summary"]:
+        if row["N"] != N:
+            continue
+        target = (
+            f"{row['accuracy']:.1f} ({row['oracle']:.1f})"
+            if "accuracy" in row
+            else f"{row['slope']:.3f} ({row['estimand_slope']:.3f})"
+        )
+        lines.append(
+            f"| {row['setting']} | {row['resampler']} ({', '.join(row['ran'])}) | "
+            f"{row['band']:.2f} ± {_fmt(row['band_se'], 2)} | {row['member_sd']:.3f} | "
+            f"{_fmt(row.get('mc_share'), 2)} | {target} | {_fmt(row.get('interval'), 2)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(result, readme: Path) -> None:
+    """Replace the block between the README's calibration markers with :func:`readme_table`."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:start] + "\n" + readme_table(result) + text[end:], encoding="utf-8")
+
+
 def _row(result, setting, N, resampler):
     for row in result["summary"]:
         if (row["setting"], row["N"], row["resampler"]) == (setting, N, resampler):
@@ -467,6 +501,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "calibration.md")
     p.add_argument("--render", action="store_true", help="only re-write .md/.png from .json")
+    p.add_argument("--readme", type=Path, help="with --render: also rewrite this README's table")
     p.add_argument("--merge", nargs="+", type=Path, help="combine the .json of split runs")
     return p.parse_args(argv)
 
@@ -493,6 +528,8 @@ def main(argv=None) -> dict:
     if args.render:
         result = json.loads(args.out.with_suffix(".json").read_text())
         _write(result, args.out)
+        if args.readme is not None:
+            write_readme(result, args.readme)
         return result
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)

@@ -55,3 +55,19 @@ def test_quick_start_summary_lines(quick_start):
     quoted = _blocks("text", "## Quick start")[0].rstrip("\n").splitlines()
     summary = namespace["learner"].summary().splitlines()
     assert summary[: len(quoted)] == quoted
+
+
+def test_calibration_table_is_rendered_from_the_results_file():
+    import importlib.util
+    import json
+
+    root = README.parent
+    spec = importlib.util.spec_from_file_location(
+        "bench_calibration", root / "benchmarks" / "bench_calibration.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = json.loads((root / "benchmarks" / "results" / "calibration.json").read_text())
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index(bench.README_START) : text.index(bench.README_END)]
+    assert block.strip() == (bench.README_START + "\n" + bench.readme_table(result)).strip()

@@ -6,15 +6,16 @@ Each sampler rests on an assumption the data can speak to, at least in part:
   light (PSIS :math:`\hat k \le 0.7`, Vehtari et al. 2024) and enough rows carry them (Kish
   ESS/N at least 1 %), the weighted estimate is consistent and needs no model of ``x`` given
   ``(y', z)``. With a heavier tail its error shrinks slowly or not at all, and its bootstrap
-  spread understates it (the paper's A.2 at ``b = 1.5``: k-hat 1.0-1.5, the CW-GMM learns the
-  naive slope and its members agree);
+  spread understates it (the paper's A.2 at ``b = 1.5``: k-hat near or above 1, the CW-GMM
+  learns the naive slope and its members agree);
 - the g-formula on its **model** :math:`q(x \mid y', z)`, and above all on how ``q`` extrapolates:
   the pairs ``(y', z)`` that ``do(y)`` needs are, in the weights' heavy tail, exactly those the
   data hold few of. The data cannot check an extrapolation. A single Gaussian per cell
   (the weighted BIC's K = 1) is a linear-Gaussian regression of ``x`` on the continuous
   conditioning variables, whose extrapolation is its form; a mixture of several components
   extrapolates by the tails of its components, which nothing in the data fixes (on the paper's
-  A.1, K = 3-4 per class and the g-formula's band covers 0.41 where the CW-GMM's covers 0.88).
+  A.1 the mixture needs several components per class and the g-formula's band misses the
+  estimand where the CW-GMM's is near nominal; ``benchmarks/results/calibration.md``).
 
 The rule, with the diagnostics of the mechanism's own weights (no bootstrap factor; per
 intervention value the median over draws, so one unlucky draw does not decide):
