@@ -71,3 +71,16 @@ def test_calibration_table_is_rendered_from_the_results_file():
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.README_START) : text.index(bench.README_END)]
     assert block.strip() == (bench.README_START + "\n" + bench.readme_table(result)).strip()
+
+
+def test_demo_table_is_rendered_from_the_committed_run():
+    import json
+
+    from bayes_mech.experiments._report import format_readme_summary
+
+    results = json.loads(
+        (README.parent / "benchmarks" / "results" / "demo" / "results.json").read_text()
+    )
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index("<!-- demo:start -->") : text.index("<!-- demo:end -->")]
+    assert block.strip() == ("<!-- demo:start -->\n" + format_readme_summary(results)).strip()
