@@ -1,11 +1,34 @@
-"""Combining the ensemble members' predictions."""
+"""The ensemble: training one member per posterior draw and combining their predictions.
+
+:class:`EnsemblePredictorMixin` gives :class:`~bayes_mech.MechanismLearner` its ``predict*``
+methods and ``score``; the learner only orchestrates the stages that produce the deconfounded
+rows the members are trained on.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from joblib import Parallel, delayed
 from scipy.special import ndtr
+from sklearn.base import clone, is_classifier
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_feature_names
 
-__all__ = ["empirical_mixture_interval", "member_probabilities", "normal_mixture_interval"]
+from bayes_mech._validation import check_array, check_labels
+from bayes_mech.exceptions import NotFittedError
+
+__all__ = [
+    "HOLDOUT_FRACTION",
+    "EnsemblePredictorMixin",
+    "empirical_mixture_interval",
+    "member_probabilities",
+    "normal_mixture_interval",
+]
+
+#: Share of each member's deconfounded samples held out to estimate its residuals.
+HOLDOUT_FRACTION = 0.2
 
 
 def member_probabilities(estimator, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -106,3 +129,150 @@ def empirical_mixture_interval(
             a, b = np.where(below, mid, a), np.where(below, b, mid)
         out.append(0.5 * (a + b))
     return np.stack(out, axis=1)
+
+
+def _fit_member(estimator, X: np.ndarray, y: np.ndarray, seed: int):
+    """Train one ensemble member (module level so that joblib can ship it to workers)."""
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=seed)
+    return estimator.fit(X, y)
+
+
+def _wraps_classifier(learner) -> bool:
+    """``available_if`` check; its AttributeError says why (``hasattr`` is still False)."""
+    if not is_classifier(learner.estimator):
+        raise AttributeError(
+            "predict_proba is only available when estimator is a classifier; got "
+            f"{type(learner.estimator).__name__}."
+        )
+    return True
+
+
+def _wraps_regressor(learner) -> bool:
+    if is_classifier(learner.estimator):
+        raise AttributeError(
+            "predict_interval is only available for regressors; estimator is the classifier "
+            f"{type(learner.estimator).__name__}."
+        )
+    return True
+
+
+class EnsemblePredictorMixin:
+    """Training and prediction of the S members (one per posterior draw)."""
+
+    def __sklearn_tags__(self):
+        """The wrapped estimator's type: a learner of a classifier is a classifier."""
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        return tags
+
+    @property
+    def _is_regressor(self) -> bool:
+        return not is_classifier(self.estimator)
+
+    def _fit_ensemble(self, samples: np.ndarray, per_value: int, member_seeds) -> None:
+        """Train one clone per draw on its deconfounded rows (joblib, any backend)."""
+        S, M = samples.shape[:2]
+        labels = np.asarray(self.interventions_)
+        train_X = samples[:, :, :per_value].reshape(S, M * per_value, -1)
+        train_y = np.repeat(labels, per_value, axis=0)
+        jobs = (
+            delayed(_fit_member)(clone(self.estimator), train_X[s], train_y, member_seeds[s])
+            for s in range(S)
+        )
+        self.estimators_ = list(Parallel(n_jobs=self.n_jobs)(jobs))
+        if self._is_regressor:
+            hold_X = samples[:, :, per_value:].reshape(S, -1, samples.shape[-1])
+            hold_y = np.repeat(labels, samples.shape[2] - per_value, axis=0)
+            resid = [
+                hold_y - np.asarray(est.predict(hold_X[s]), dtype=np.float64).reshape(hold_y.shape)
+                for s, est in enumerate(self.estimators_)
+            ]
+            self.residuals_ = np.stack(resid)
+            self.residual_std_ = np.sqrt((self.residuals_**2).mean(axis=1))
+        else:
+            self.classes_ = np.unique(train_y)
+
+    def _check_fitted_X(self, X) -> np.ndarray:
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X, y, z) first."
+            )
+        _check_feature_names(self, X, reset=False)  # scikit-learn's warning or error on names
+        X = check_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_} features."
+            )
+        return X
+
+    def predict_dist(self, X) -> xr.DataArray:
+        """Every member's prediction.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(draw, sample, class)`` with class probabilities for classifiers, or
+            ``(draw, sample)`` with predicted values for regressors.
+        """
+        X = self._check_fitted_X(X)
+        S = len(self.estimators_)
+        if self._is_regressor:
+            values = np.stack(
+                [np.asarray(e.predict(X), dtype=np.float64).reshape(-1) for e in self.estimators_]
+            )
+            return xr.DataArray(
+                values, dims=("draw", "sample"), coords={"draw": np.arange(S)}, name="prediction"
+            )
+        probs = np.stack([member_probabilities(e, X, self.classes_) for e in self.estimators_])
+        return xr.DataArray(
+            probs,
+            dims=("draw", "sample", "class"),
+            coords={"draw": np.arange(S), "class": self.classes_},
+            name="probability",
+        )
+
+    @available_if(_wraps_classifier)
+    def predict_proba(self, X) -> np.ndarray:
+        """Ensemble-mean class probabilities, shape (n_samples, n_classes).
+
+        Present only when ``estimator`` is a classifier (``hasattr`` says so, as scikit-learn's
+        meta-estimators do).
+        """
+        return self.predict_dist(X).mean("draw").values
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class (classifiers) or the ensemble-mean prediction (regressors)."""
+        dist_ = self.predict_dist(X)
+        if self._is_regressor:
+            return dist_.mean("draw").values
+        return self.classes_[dist_.mean("draw").values.argmax(axis=1)]
+
+    def score(self, X, y) -> float:
+        """Accuracy (classifiers) or R² (regressors) of :meth:`predict` on ``(X, y)``."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        y = check_labels(y, "y")
+        metric = r2_score if self._is_regressor else accuracy_score
+        return float(metric(y, self.predict(X)))
+
+    @available_if(_wraps_regressor)
+    def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
+        r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
+
+        The predictive distribution is the equal mixture over members of :math:`f_s(x) + r`,
+        :math:`r` drawn from member s's residuals on held-out deconfounded rows of its own draw
+        (``residuals_``; empirical, no Gaussian assumed); its quantiles are found by bisection.
+        Models saved by bayes-mech before format 2 kept only ``residual_std_`` and use
+        :math:`\mathcal N(f_s(x), \sigma_s^2)` instead.
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+        means = self.predict_dist(X).values.T  # (n, S)
+        if getattr(self, "residuals_", None) is None:
+            return normal_mixture_interval(means, self.residual_std_, alpha)
+        return empirical_mixture_interval(means, self.residuals_, alpha)

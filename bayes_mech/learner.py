@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import numbers
 import time
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-import xarray as xr
-from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
-from bayes_mech._ensemble import (
-    empirical_mixture_interval,
-    member_probabilities,
-    normal_mixture_interval,
-)
+from bayes_mech._ensemble import HOLDOUT_FRACTION, EnsemblePredictorMixin
+from bayes_mech._reporting import ReportingMixin
 from bayes_mech._validation import (
     check_array,
     check_consistent_length,
@@ -41,11 +33,9 @@ from bayes_mech._validation import (
     check_positive_int,
     check_random_state,
 )
-from bayes_mech.exceptions import NotFittedError
 from bayes_mech.mechanisms.resolve import resolve_mechanism
-from bayes_mech.mixture import WeightedGaussianMixture
-from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
+from bayes_mech.resamplers._base import warn_if_constant_columns
 from bayes_mech.resamplers.auto import WEIGHTED
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
@@ -61,59 +51,8 @@ from bayes_mech.weights import (
 
 __all__ = ["MechanismLearner"]
 
-#: The mixtures' diagonal regularisation: read from the mixture's own default, which the
-#: resamplers use, so the warning below cannot drift from what is fitted.
-REG_COVAR = WeightedGaussianMixture().reg_covar
-#: Share of each member's deconfounded samples held out to estimate its residual variance.
-HOLDOUT_FRACTION = 0.2
 
-
-def _fit_member(estimator, X: np.ndarray, y: np.ndarray, seed: int):
-    """Train one ensemble member (module level so that joblib can ship it to workers)."""
-    if "random_state" in estimator.get_params(deep=False):
-        estimator.set_params(random_state=seed)
-    return estimator.fit(X, y)
-
-
-def _warn_if_constant_columns(Xf: np.ndarray, where: str) -> None:
-    """Warn about constant columns: the mixtures' covariance floor gives them noise.
-
-    The CW-GMMs are fitted in standardised coordinates, so any column that varies at all is
-    represented whatever its units; a constant one cannot be standardised and gets the floor
-    ``reg_covar = 1e-6``, i.e. noise of standard deviation ~1e-3 in the deconfounded samples.
-    """
-    low = np.flatnonzero(np.ptp(Xf, axis=0) == 0)
-    if low.size:
-        shown = ", ".join(f"column {j} (value {Xf[0, j]:.6g})" for j in low[:10].tolist())
-        warnings.warn(
-            f"{low.size} constant column(s) of {where}: {shown}. The mixtures' covariance floor "
-            f"(reg_covar = {REG_COVAR:g}) gives the deconfounded samples noise of standard "
-            f"deviation ~{REG_COVAR**0.5:.0e} there; drop constant columns.",
-            MixtureWarning,
-            stacklevel=4,
-        )
-
-
-def _wraps_classifier(learner) -> bool:
-    """``available_if`` check; its AttributeError says why (``hasattr`` is still False)."""
-    if not is_classifier(learner.estimator):
-        raise AttributeError(
-            "predict_proba is only available when estimator is a classifier; got "
-            f"{type(learner.estimator).__name__}."
-        )
-    return True
-
-
-def _wraps_regressor(learner) -> bool:
-    if is_classifier(learner.estimator):
-        raise AttributeError(
-            "predict_interval is only available for regressors; estimator is the classifier "
-            f"{type(learner.estimator).__name__}."
-        )
-    return True
-
-
-class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
+class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixin, BaseEstimator):
     """Train any estimator on deconfounded front-door data, once per mechanism posterior draw.
 
     Parameters
@@ -233,15 +172,6 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
         self.device = device
-
-    def __sklearn_tags__(self):
-        """The wrapped estimator's type: a learner of a classifier is a classifier."""
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        return tags
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -426,11 +356,11 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
         if name == "bootstrap":
             return X
         if self.feature_map is None:
-            _warn_if_constant_columns(X, "X")
+            warn_if_constant_columns(X, "X")
             return X
         self.feature_map_ = clone(self.feature_map).fit(X)
         Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
-        _warn_if_constant_columns(Xf, "feature_map space")
+        warn_if_constant_columns(Xf, "feature_map space")
         return Xf
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
@@ -447,14 +377,10 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
             self.interventions_, self.feature_map_, **kwargs
         )
 
-    @property
-    def _is_regressor(self) -> bool:
-        return not is_classifier(self.estimator)
-
     def _check_task(self) -> None:
         if self.y_kind_ == "discrete" and self._is_regressor:
             return  # a regressor on class labels is legal (e.g. ordinal y); nothing to check
-        if self.y_kind_ == "continuous" and is_classifier(self.estimator):
+        if self.y_kind_ == "continuous" and not self._is_regressor:
             raise ValueError(
                 "estimator is a classifier but y is continuous; pass a regressor, or integer "
                 "class labels as y."
@@ -463,176 +389,3 @@ class MechanismLearner(MetaEstimatorMixin, BaseEstimator):
     def _intervention_coords(self):
         values = self.interventions_
         return values if values.ndim == 1 else None
-
-    def _fit_ensemble(self, samples: np.ndarray, per_value: int, member_seeds) -> None:
-        """Train one clone per draw on its deconfounded rows (joblib, any backend)."""
-        S, M = samples.shape[:2]
-        labels = np.asarray(self.interventions_)
-        train_X = samples[:, :, :per_value].reshape(S, M * per_value, -1)
-        train_y = np.repeat(labels, per_value, axis=0)
-        jobs = (
-            delayed(_fit_member)(clone(self.estimator), train_X[s], train_y, member_seeds[s])
-            for s in range(S)
-        )
-        self.estimators_ = list(Parallel(n_jobs=self.n_jobs)(jobs))
-        if self._is_regressor:
-            hold_X = samples[:, :, per_value:].reshape(S, -1, samples.shape[-1])
-            hold_y = np.repeat(labels, samples.shape[2] - per_value, axis=0)
-            resid = [
-                hold_y - np.asarray(est.predict(hold_X[s]), dtype=np.float64).reshape(hold_y.shape)
-                for s, est in enumerate(self.estimators_)
-            ]
-            self.residuals_ = np.stack(resid)
-            self.residual_std_ = np.sqrt((self.residuals_**2).mean(axis=1))
-        else:
-            self.classes_ = np.unique(train_y)
-
-    # ------------------------------------------------------------------ predict
-    def _check_fitted_X(self, X) -> np.ndarray:
-        if not hasattr(self, "estimators_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit(X, y, z) first."
-            )
-        _check_feature_names(self, X, reset=False)  # scikit-learn's warning or error on names
-        X = check_array(X, "X", ndim=2)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_} features."
-            )
-        return X
-
-    def predict_dist(self, X) -> xr.DataArray:
-        """Every member's prediction.
-
-        Returns
-        -------
-        xarray.DataArray
-            Dims ``(draw, sample, class)`` with class probabilities for classifiers, or
-            ``(draw, sample)`` with predicted values for regressors.
-        """
-        X = self._check_fitted_X(X)
-        S = len(self.estimators_)
-        if self._is_regressor:
-            values = np.stack(
-                [np.asarray(e.predict(X), dtype=np.float64).reshape(-1) for e in self.estimators_]
-            )
-            return xr.DataArray(
-                values, dims=("draw", "sample"), coords={"draw": np.arange(S)}, name="prediction"
-            )
-        probs = np.stack([member_probabilities(e, X, self.classes_) for e in self.estimators_])
-        return xr.DataArray(
-            probs,
-            dims=("draw", "sample", "class"),
-            coords={"draw": np.arange(S), "class": self.classes_},
-            name="probability",
-        )
-
-    @available_if(_wraps_classifier)
-    def predict_proba(self, X) -> np.ndarray:
-        """Ensemble-mean class probabilities, shape (n_samples, n_classes).
-
-        Present only when ``estimator`` is a classifier (``hasattr`` says so, as scikit-learn's
-        meta-estimators do).
-        """
-        return self.predict_dist(X).mean("draw").values
-
-    def predict(self, X) -> np.ndarray:
-        """The most probable class (classifiers) or the ensemble-mean prediction (regressors)."""
-        dist_ = self.predict_dist(X)
-        if self._is_regressor:
-            return dist_.mean("draw").values
-        return self.classes_[dist_.mean("draw").values.argmax(axis=1)]
-
-    def score(self, X, y) -> float:
-        """Accuracy (classifiers) or R² (regressors) of :meth:`predict` on ``(X, y)``."""
-        from sklearn.metrics import accuracy_score, r2_score
-
-        y = check_labels(y, "y")
-        metric = r2_score if self._is_regressor else accuracy_score
-        return float(metric(y, self.predict(X)))
-
-    @available_if(_wraps_regressor)
-    def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
-        r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
-
-        The predictive distribution is the equal mixture over members of :math:`f_s(x) + r`,
-        :math:`r` drawn from member s's residuals on held-out deconfounded rows of its own draw
-        (``residuals_``; empirical, no Gaussian assumed); its quantiles are found by bisection.
-        Models saved by bayes-mech before format 2 kept only ``residual_std_`` and use
-        :math:`\mathcal N(f_s(x), \sigma_s^2)` instead.
-        """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
-        means = self.predict_dist(X).values.T  # (n, S)
-        if getattr(self, "residuals_", None) is None:
-            return normal_mixture_interval(means, self.residual_std_, alpha)
-        return empirical_mixture_interval(means, self.residuals_, alpha)
-
-    def sample_interventional(self, value, n_samples: int = 1000, random_state=None) -> np.ndarray:
-        """Rows of ``x ~ p(x | do(y = value))`` from the fitted sampler, shape (n_samples, d).
-
-        Runs ``poutine.do(self.interventional_model_, {"y": value})``; draws are mixed uniformly
-        over the posterior, so the spread includes the mechanism's uncertainty.
-        """
-        from pyro import poutine
-
-        if getattr(self, "interventional_model_", None) is None:
-            raise NotFittedError(
-                "sample_interventional needs a generative resampler ('cwgmm' or 'gformula'); "
-                f"this learner ran {getattr(self, 'resampler_', None) and self.resampler_.name!r}"
-                " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
-            )
-        n_samples = check_positive_int(n_samples, "n_samples")
-        value = torch.as_tensor(value, dtype=torch.float64)
-        model = poutine.do(self.interventional_model_, data={"y": value})
-        trace = _seeded_trace(model, n_samples, random_state)
-        return trace.nodes["x"]["value"].detach().cpu().numpy()
-
-    def save(self, path):
-        """Save the fitted learner to the directory ``path`` (no pickle); see :mod:`bayes_mech.io`.
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        from bayes_mech.io import save_learner
-
-        return save_learner(self, path)
-
-    def to_inference_data(self, X=None):
-        """ArviZ ``InferenceData`` of the fit; see :func:`bayes_mech.learner_to_inference_data`."""
-        from bayes_mech.inference_data import learner_to_inference_data
-
-        return learner_to_inference_data(self, X)
-
-    def summary(self) -> str:
-        """What was fitted: N, M, S, the resampler and why, K, weight diagnostics, stage times."""
-        if not hasattr(self, "estimators_"):
-            return f"{type(self).__name__} (not fitted)"
-        diag = self.weight_diagnostics_
-        times = ", ".join(f"{k} {v:.2f}s" for k, v in self.fit_times_.items())
-        khat = np.nanmax(diag["khat"].values) if np.isfinite(diag["khat"].values).any() else np.nan
-        res = self.resampler_
-        return (
-            f"{type(self).__name__}: N = {self.n_samples_fit_}, "
-            f"M = {len(self.interventions_)} intervention values, "
-            f"S = {len(self.estimators_)} draws\n"
-            f"  resampler = {res.name} ({self.resampler_reason_})\n"
-            f"  {res.describe(self._value_labels())}\n"
-            f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}, "
-            f"front door: {getattr(self, 'frontdoor_strength_', {}).get('verdict', '-')}\n"
-            f"  fit time: {times}"
-        )
-
-    def _value_labels(self):
-        return [np.array2string(np.asarray(v), precision=3) for v in self.interventions_]
-
-
-def _seeded_trace(model, n_samples, random_state):
-    from pyro import poutine
-
-    from bayes_mech.datasets._base import _seeded
-
-    with _seeded(random_state):
-        return poutine.trace(model).get_trace(n_samples)

@@ -193,8 +193,8 @@ class Mechanism(BaseEstimator, ABC):
         >>> y = np.repeat([0, 1], 500)
         >>> mech = GaussianMechanism().fit(y, rng.normal(3.0 * y, 1.0))
         >>> z = mech.sample_z(np.full(4000, 1), random_state=0)
-        >>> z.shape, round(float(z.mean()), 1)
-        ((1, 4000), 3.0)
+        >>> z.shape, bool(abs(z.mean() - 3.0) < 0.15)  # the posterior mean of mu_1 is ~3
+        ((1, 4000), True)
         """
         from bayes_mech.mechanisms._utils import seeded
 

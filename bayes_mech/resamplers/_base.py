@@ -8,13 +8,27 @@ only orchestrates; each resampler owns its model, its Pyro program and what it s
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-__all__ = ["FrontDoorProblem", "Resampler", "standardize_columns"]
+from bayes_mech.mixture import WeightedGaussianMixture
+from bayes_mech.mixture._base import MixtureWarning
+
+__all__ = [
+    "FrontDoorProblem",
+    "MixtureResampler",
+    "Resampler",
+    "standardize_columns",
+    "warn_if_constant_columns",
+]
+
+#: The mixtures' diagonal regularisation: read from the mixture's own default, which the
+#: resamplers use, so the warning below cannot drift from what is fitted.
+REG_COVAR = WeightedGaussianMixture().reg_covar
 
 
 @dataclass
@@ -75,6 +89,25 @@ def standardize_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return (X - center) / spread, center, spread
 
 
+def warn_if_constant_columns(Xf: np.ndarray, where: str) -> None:
+    """Warn about constant columns: the mixtures' covariance floor gives them noise.
+
+    The CW-GMMs are fitted in standardised coordinates, so any column that varies at all is
+    represented whatever its units; a constant one cannot be standardised and gets the floor
+    ``reg_covar = 1e-6``, i.e. noise of standard deviation ~1e-3 in the deconfounded samples.
+    """
+    low = np.flatnonzero(np.ptp(Xf, axis=0) == 0)
+    if low.size:
+        shown = ", ".join(f"column {j} (value {Xf[0, j]:.6g})" for j in low[:10].tolist())
+        warnings.warn(
+            f"{low.size} constant column(s) of {where}: {shown}. The mixtures' covariance floor "
+            f"(reg_covar = {REG_COVAR:g}) gives the deconfounded samples noise of standard "
+            f"deviation ~{REG_COVAR**0.5:.0e} there; drop constant columns.",
+            MixtureWarning,
+            stacklevel=4,
+        )
+
+
 class Resampler(ABC):
     """Base class of the deconfounded-sample generators (``MechanismLearner(resampler=...)``).
 
@@ -85,8 +118,6 @@ class Resampler(ABC):
 
     #: The option string of ``MechanismLearner(resampler=...)``.
     name: str = ""
-    #: Stage names shown by the learner's progress bar while this resampler runs.
-    stages: tuple[str, ...] = ("resample",)
 
     @abstractmethod
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
@@ -121,3 +152,27 @@ class Resampler(ABC):
     def describe(self, value_labels: list[str]) -> str:
         """The line on components for ``MechanismLearner.summary``."""
         return "K per intervention: -"
+
+
+class MixtureResampler(Resampler):
+    """A resampler whose rows come from Gaussian mixtures: K and the covariance structure.
+
+    Parameters
+    ----------
+    n_components : int, "bic", "aic", "dp" or dict, default="bic"
+    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    device : str or torch.device, optional
+    """
+
+    def __init__(self, n_components="bic", covariance_type="full", device=None):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.device = device
+
+    def mixture_params(self) -> dict:
+        """The constructor's arguments, to build another mixture resampler alike."""
+        return {
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+            "device": self.device,
+        }

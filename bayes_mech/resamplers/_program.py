@@ -14,7 +14,7 @@ import pyro
 import pyro.distributions as dist
 import torch
 
-__all__ = ["CWGMMProgram", "MixtureBank", "intervention_index", "uniform_design"]
+__all__ = ["CWGMMProgram", "MixtureBank", "intervention_index", "sample_do", "uniform_design"]
 
 
 class MixtureBank:
@@ -152,3 +152,26 @@ class CWGMMProgram:
             else:
                 gauss = dist.Normal(loc, bank.scale[s, m, k]).to_event(1)
             return decode_features(gauss, self.feature_map)
+
+
+def sample_do(program, value, n_samples: int, random_state=None) -> np.ndarray:
+    """``x`` of ``poutine.do(program, {"y": value})``: (n_samples, d), seeded, in chunks.
+
+    The g-formula's ``y_prime`` site holds an (n, N) table of row weights, so large requests
+    are split into chunks of at most 2**22 table entries.
+    """
+    from pyro import poutine
+
+    from bayes_mech._validation import check_positive_int
+    from bayes_mech.datasets._base import _seeded
+
+    n_samples = check_positive_int(n_samples, "n_samples")
+    model = poutine.do(program, data={"y": torch.as_tensor(value, dtype=torch.float64)})
+    rows = getattr(program, "table_rows", 1)
+    chunk = max(1, 2**22 // max(1, rows))
+    out = []
+    with _seeded(random_state):
+        for start in range(0, n_samples, chunk):
+            trace = poutine.trace(model).get_trace(min(chunk, n_samples - start))
+            out.append(trace.nodes["x"]["value"].detach().cpu().numpy())
+    return np.concatenate(out)

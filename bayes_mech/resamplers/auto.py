@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mech.exceptions import FrontDoorWeightWarning
-from bayes_mech.resamplers._base import FrontDoorProblem, Resampler
+from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler
 from bayes_mech.resamplers.cwgmm import CWGMMResampler
 from bayes_mech.resamplers.gformula import GFormulaResampler
 from bayes_mech.weights import MAX_KHAT, MIN_ESS_FRACTION, weight_diagnostics
@@ -78,7 +78,7 @@ def weights_are_reliable(diag: xr.Dataset) -> tuple[bool, str]:
     return True, f"front-door weights reliable: {numbers}"
 
 
-class AutoResampler(Resampler):
+class AutoResampler(MixtureResampler):
     """``resampler="auto"``: run the CW-GMM or the g-formula by the rule of this module.
 
     After :meth:`resample`, ``chosen_`` is the resampler that ran and ``reason_`` says why.
@@ -101,18 +101,6 @@ class AutoResampler(Resampler):
 
     name = "auto"
 
-    def __init__(self, n_components="bic", covariance_type="full", device=None):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.device = device
-
-    def _params(self) -> dict:
-        return {
-            "n_components": self.n_components,
-            "covariance_type": self.covariance_type,
-            "device": self.device,
-        }
-
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
         if isinstance(random_state, np.random.RandomState):
             random_state = int(random_state.randint(0, 2**31 - 1))
@@ -122,9 +110,9 @@ class AutoResampler(Resampler):
         reliable, reason = weights_are_reliable(diag)
         if reliable:
             return self._run(
-                CWGMMResampler(**self._params()), reason, problem, n_samples, random_state
+                CWGMMResampler(**self.mixture_params()), reason, problem, n_samples, random_state
             )
-        gformula = GFormulaResampler(**self._params())
+        gformula = GFormulaResampler(**self.mixture_params())
         ks = gformula.select(problem, random_state)
         if np.all(ks == 1):
             samples = gformula.resample(problem, n_samples, random_state)
@@ -154,7 +142,9 @@ class AutoResampler(Resampler):
             FrontDoorWeightWarning,
             stacklevel=4,
         )
-        return self._run(CWGMMResampler(**self._params()), why, problem, n_samples, random_state)
+        return self._run(
+            CWGMMResampler(**self.mixture_params()), why, problem, n_samples, random_state
+        )
 
     def _run(self, resampler, reason, problem, n_samples, random_state):
         self.chosen_, self.reason_ = resampler, reason

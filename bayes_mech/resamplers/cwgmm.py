@@ -19,7 +19,7 @@ from bayes_mech._validation import (
     seed_from,
 )
 from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
-from bayes_mech.resamplers._base import FrontDoorProblem, Resampler, standardize_columns
+from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
 from bayes_mech.resamplers._program import CWGMMProgram, MixtureBank
 from bayes_mech.weights import normalize_log_weights
 
@@ -179,7 +179,7 @@ def choose_n_components(
     return np.atleast_1d(np.asarray(chosen, dtype=int))
 
 
-class CWGMMResampler(Resampler):
+class CWGMMResampler(MixtureResampler):
     """``resampler="cwgmm"``: CW-GMMs of every (draw, intervention), K chosen per value.
 
     Parameters
@@ -210,12 +210,6 @@ class CWGMMResampler(Resampler):
     """
 
     name = "cwgmm"
-    stages = ("n_components", "cwgmm")
-
-    def __init__(self, n_components="bic", covariance_type="full", device=None):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.device = device
 
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
         # One seed for the K choice and the fits: an int random_state then gives exactly the

@@ -1,0 +1,71 @@
+"""What a fitted learner says about itself: summary, ArviZ data, saving, interventional samples.
+
+:class:`ReportingMixin` gives :class:`~bayes_mech.MechanismLearner` the methods that read a fit
+without changing it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayes_mech.exceptions import NotFittedError
+from bayes_mech.resamplers._program import sample_do
+
+__all__ = ["ReportingMixin"]
+
+
+class ReportingMixin:
+    """``summary``, ``to_inference_data``, ``save`` and ``sample_interventional`` of a fit."""
+
+    def sample_interventional(self, value, n_samples: int = 1000, random_state=None) -> np.ndarray:
+        """Rows of ``x ~ p(x | do(y = value))`` from the fitted sampler, shape (n_samples, d).
+
+        Runs ``poutine.do(self.interventional_model_, {"y": value})``; draws are mixed uniformly
+        over the posterior, so the spread includes the mechanism's uncertainty.
+        """
+        if getattr(self, "interventional_model_", None) is None:
+            raise NotFittedError(
+                "sample_interventional needs a generative resampler ('cwgmm' or 'gformula'); "
+                f"this learner ran {getattr(self, 'resampler_', None) and self.resampler_.name!r}"
+                " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
+            )
+        return sample_do(self.interventional_model_, value, n_samples, random_state)
+
+    def save(self, path):
+        """Save the fitted learner to the directory ``path`` (no pickle); see :mod:`bayes_mech.io`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from bayes_mech.io import save_learner
+
+        return save_learner(self, path)
+
+    def to_inference_data(self, X=None):
+        """ArviZ ``InferenceData`` of the fit; see :func:`bayes_mech.learner_to_inference_data`."""
+        from bayes_mech.inference_data import learner_to_inference_data
+
+        return learner_to_inference_data(self, X)
+
+    def summary(self) -> str:
+        """What was fitted: N, M, S, the resampler and why, K, weight diagnostics, stage times."""
+        if not hasattr(self, "estimators_"):
+            return f"{type(self).__name__} (not fitted)"
+        diag = self.weight_diagnostics_
+        times = ", ".join(f"{k} {v:.2f}s" for k, v in self.fit_times_.items())
+        khat = np.nanmax(diag["khat"].values) if np.isfinite(diag["khat"].values).any() else np.nan
+        res = self.resampler_
+        return (
+            f"{type(self).__name__}: N = {self.n_samples_fit_}, "
+            f"M = {len(self.interventions_)} intervention values, "
+            f"S = {len(self.estimators_)} draws\n"
+            f"  resampler = {res.name} ({self.resampler_reason_})\n"
+            f"  {res.describe(self._value_labels())}\n"
+            f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}, "
+            f"front door: {getattr(self, 'frontdoor_strength_', {}).get('verdict', '-')}\n"
+            f"  fit time: {times}"
+        )
+
+    def _value_labels(self):
+        return [np.array2string(np.asarray(v), precision=3) for v in self.interventions_]
