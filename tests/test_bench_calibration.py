@@ -22,7 +22,23 @@ def bench():
 
 @pytest.fixture(scope="module")
 def quick(bench):
-    return bench.main(["--quick", "--threads", "1"])
+    import os
+
+    import torch
+
+    threads = torch.get_num_threads()
+    env = {
+        k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    try:
+        return bench.main(["--quick", "--threads", "1"])
+    finally:  # the harness sets threads for its own process; leave the test session as it was
+        torch.set_num_threads(threads)
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def test_quick_run_measures_every_cell(quick):
