@@ -338,3 +338,28 @@ def test_dict_n_components_is_refused():
     )  # fmt: skip
     with pytest.raises(ValueError, match="applies to the CW-GMM"):
         fit_quietly(learner, X, y, z.astype(float))
+
+
+def test_auto_falls_back_to_the_cwgmm_when_the_g_formula_cannot_run():
+    """Weights that fail PSIS and an empty (y', z) cell: auto says why and runs the CW-GMM."""
+    from bayes_mech.resamplers import AutoResampler, FrontDoorProblem
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 300)
+    z = np.where(y == 0, rng.integers(0, 2, 600), rng.integers(1, 3, 600))  # no (0, 2), (1, 0)
+    X = rng.normal(size=(600, 2)) + z[:, None]
+    mech = CategoricalMechanism().fit(y, z)
+    lw = bm.frontdoor_log_weights(mech, y, z, [0, 1])
+    heavy = torch.zeros(1, 2, 600, dtype=torch.float64)
+    heavy[:, :, :3] = 12.0  # diagnostics of weights resting on three rows
+    problem = FrontDoorProblem(
+        X, y, z, mech, mech.posterior_mean(), np.array([0, 1]), lw,
+        torch.full((1, 600), -np.log(600.0), dtype=torch.float64),
+        bm.weight_diagnostics(heavy, [0, 1]),
+    )  # fmt: skip
+    auto = AutoResampler(n_components=1)
+    with pytest.warns(
+        FrontDoorWeightWarning, match="the g-formula cannot run: the g-formula needs"
+    ):
+        rows = auto.resample(problem, 50, random_state=0)
+    assert auto.chosen_.name == "cwgmm" and rows.shape == (1, 2, 50, 2)

@@ -113,8 +113,19 @@ class AutoResampler(MixtureResampler):
                 CWGMMResampler(**self.mixture_params()), reason, problem, n_samples, random_state
             )
         gformula = GFormulaResampler(**self.mixture_params())
-        ks = gformula.select(problem, random_state)
-        if np.all(ks == 1):
+        try:
+            ks = (
+                None
+                if isinstance(self.n_components, dict)
+                else gformula.select(problem, random_state)
+            )
+        except ValueError as exc:  # e.g. a (y', z) cell without rows: no g-formula at all
+            ks, cannot = None, f"the g-formula cannot run: {exc}"
+        else:
+            cannot = (
+                "n_components is a dict of K per intervention value, which only the CW-GMM uses"
+            )
+        if ks is not None and np.all(ks == 1):
             samples = gformula.resample(problem, n_samples, random_state)
             check = gformula.fit_check_
             if check["p_value"] >= MIN_CHECK_P:
@@ -128,6 +139,8 @@ class AutoResampler(MixtureResampler):
                 f"the g-formula's q fails its calibration check (max |z| = "
                 f"{check['max_abs_z']:.1f} at {check['worst']}, p = {check['p_value']:.2g})"
             )
+        elif ks is None:
+            doubt = cannot
         else:
             doubt = (
                 f"the g-formula's q needs K = {ks.tolist()} components per cell, whose "
