@@ -104,8 +104,15 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         Posterior draws, leading axis S.
     interventions_ : ndarray of shape (M,) or (M, d_y)
     log_weights_ : Tensor of shape (S, M, N)
+        Front-door log-weights with the Bayesian-bootstrap factor.
     weight_diagnostics_ : xarray.Dataset
-    n_components_ : ndarray of shape (M,)
+        ESS, k-hat, ... of the mechanism's weights alone (no bootstrap factor).
+    frontdoor_strength_ : dict
+        :func:`~bayes_mech.weights.frontdoor_strength` of the mechanism's weights.
+    resampler_ : Resampler
+        The sampler that drew the rows (``"auto"`` resolved); ``resampler_reason_``: why.
+    n_components_ : ndarray of shape (M,) or (C,)
+        K per intervention value (CW-GMM) or per g-formula cell; None for the bootstrap.
     estimators_ : list of S fitted estimators
     classes_ : ndarray (classifiers)
     residuals_ : ndarray of shape (S, n_holdout) (regressors)

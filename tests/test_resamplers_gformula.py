@@ -363,3 +363,45 @@ def test_auto_falls_back_to_the_cwgmm_when_the_g_formula_cannot_run():
     ):
         rows = auto.resample(problem, 50, random_state=0)
     assert auto.chosen_.name == "cwgmm" and rows.shape == (1, 2, 50, 2)
+
+
+def _per_class_normal(y, z=None):
+    """p(z | y) = N(loc_y, scale_y): a user's Pyro mechanism (the z site broadcasts over draws)."""
+    import pyro
+    import pyro.distributions as pdist
+
+    one = torch.ones((), dtype=torch.float64)
+    with pyro.plate("y_class", 2):
+        loc = pyro.sample("loc", pdist.Normal(0.0 * one, 10.0 * one))
+        scale = pyro.sample("scale", pdist.HalfNormal(5.0 * one))
+    with pyro.plate("data", y.shape[0]):
+        return pyro.sample("z", pdist.Normal(loc[..., y], scale[..., y]), obs=z)
+
+
+def test_g_formula_with_a_pyro_mechanism_samples_its_z_site():
+    """z ~ p(z | y, theta_s) comes from the user's own model (one trace per draw)."""
+    from bayes_mech.mechanisms import PyroMechanism
+
+    d = make_frontdoor_classification(1500, random_state=0)
+    mech = PyroMechanism(
+        _per_class_normal, inference="svi", num_steps=600, learning_rate=0.05, progress=False
+    )
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        mechanism=mech,
+        resampler="gformula",
+        n_components=4,
+        n_draws=4,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(learner, d.X, d.y, d.z)
+    trace = poutine.trace(
+        poutine.do(learner.interventional_model_, {"y": torch.tensor(2.0)})
+    ).get_trace(20000)
+    z = trace.nodes["z"]["value"].numpy()
+    assert abs(z.mean() - 1.2) < 0.1 and abs(z.std() - 1.0) < 0.1  # p(z | y = 2) = N(1.2, 1)
+    naive = LogisticRegression().fit(d.X, d.y).coef_[0]
+    members = np.mean([e.coef_[0] for e in learner.estimators_], axis=0)
+    # The confounder's column x2 loses most of its naive weight; x1 keeps its sign.
+    assert members[0] > 0 and abs(members[1]) < 0.5 * abs(naive[1]), (members, naive)

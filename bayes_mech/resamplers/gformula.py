@@ -333,8 +333,8 @@ class _MechanismRows(dist.TorchDistribution):
 
     arg_constraints: dict = {}  # noqa: RUF012 (torch's own class attribute)
 
-    def __init__(self, mechanism, draws, s: torch.Tensor, y_values: np.ndarray):
-        self.mechanism, self.draws, self.s = mechanism, draws, s
+    def __init__(self, mechanism, draws, s: torch.Tensor, y_values: np.ndarray, drawn=None):
+        self.mechanism, self.draws, self.s, self.drawn = mechanism, draws, s, drawn
         self.y_t = mechanism._y_tensor(y_values, name="y")
         self.discrete = mechanism.z_kind == "discrete"
         self.squeeze = self.discrete or getattr(mechanism, "_z_input_1d", False)
@@ -352,6 +352,8 @@ class _MechanismRows(dist.TorchDistribution):
         return out
 
     def sample(self, sample_shape=()):
+        if self.drawn is not None:  # drawn outside the program's plate (GFormulaProgram)
+            return self.drawn
         d_z = self.mechanism.z_dim_
         out = torch.empty((self.s.shape[0], d_z), dtype=torch.float64)
         codes = self._by_draw(
@@ -402,7 +404,8 @@ class GFormulaProgram:
         res = self.resampler
         layout, bank = res.layout_, res.bank_
         n_draws = bank.log_weights.shape[0]
-        with pyro.plate("samples", n_samples):
+        samples = pyro.plate("samples", n_samples)  # one plate, entered twice (below)
+        with samples:
             s = pyro.sample(
                 "draw", dist.Categorical(logits=torch.zeros(n_draws, dtype=torch.float64))
             )
@@ -410,7 +413,13 @@ class GFormulaProgram:
             m = intervention_index(y, self.values)
             y_do = self.values[m.expand(s.shape) if m.dim() < s.dim() else m]
             y_prime = pyro.sample("y_prime", self._y_prime_dist(s))
-            z = pyro.sample("z", _MechanismRows(self.mechanism, self.draws, s, y_do.numpy()))
+        # A PyroMechanism's own model has plates: run it outside the "samples" plate, whose
+        # dimension it would otherwise collide with, then record the draw as the site "z".
+        drawn = _MechanismRows(self.mechanism, self.draws, s, y_do.numpy()).sample()
+        with samples:
+            z = pyro.sample(
+                "z", _MechanismRows(self.mechanism, self.draws, s, y_do.numpy(), drawn=drawn)
+            )
             y_np, z_np = y_prime.numpy(), z.numpy()
             cells = torch.as_tensor(layout.cells(layout.y_codes(y_np), layout.z_codes(z_np)))
             w_std = bank.standardize_w(torch.as_tensor(layout.w_columns(y_np, z_np)))
