@@ -405,3 +405,23 @@ def test_g_formula_with_a_pyro_mechanism_samples_its_z_site():
     members = np.mean([e.coef_[0] for e in learner.estimators_], axis=0)
     # The confounder's column x2 loses most of its naive weight; x1 keeps its sign.
     assert members[0] > 0 and abs(members[1]) < 0.5 * abs(naive[1]), (members, naive)
+
+
+@pytest.mark.parametrize("n_components", ["bic", "aic", "dp", 2])
+def test_every_n_components_option_runs(a1_gformula, n_components):
+    _, d = a1_gformula
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="gformula",
+        n_components=n_components,
+        n_draws=2,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(learner, d.X[:800], d.y[:800], d.z[:800])
+    ks = learner.n_components_
+    assert ks.shape == (2,) and np.all(ks >= 1) and np.all(ks <= 10)
+    if n_components == 2:
+        assert ks.tolist() == [2, 2]
+    x = learner.sample_interventional(1, 300, random_state=0)
+    assert np.isfinite(x).all()

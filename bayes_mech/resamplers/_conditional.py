@@ -108,7 +108,7 @@ class ConditionalMixtureBank:
 class Layout:
     """Which conditioning variables are discrete (cells) and which continuous (``w``)."""
 
-    def __init__(self, mechanism, y: np.ndarray, z: np.ndarray):
+    def __init__(self, mechanism):
         self.y_discrete = mechanism.y_kind_ == "discrete"
         self.z_discrete = mechanism.z_kind == "discrete"
         self.y_classes = mechanism.classes_ if self.y_discrete else None

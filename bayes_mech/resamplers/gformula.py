@@ -123,7 +123,7 @@ class GFormulaResampler(MixtureResampler):
                 "g-formula fits one mixture per cell of (y', z). Pass an int, 'bic', 'aic' or "
                 "'dp', or resampler='cwgmm'."
             )
-        layout = Layout(problem.mechanism, problem.y, problem.z)
+        layout = Layout(problem.mechanism)
         self.layout_ = layout
         X = problem.X
         W = layout.w_columns(problem.y, problem.z)
