@@ -338,7 +338,8 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         """
         mech_lw = frontdoor_log_weights(self.mechanism_, y, z, self.interventions_, self.draws_)
         self.weight_diagnostics_ = weight_diagnostics(mech_lw, self._intervention_coords())
-        self.frontdoor_strength_ = frontdoor_strength(mech_lw, y, self.interventions_)
+        mech, values = self.mechanism_, self.interventions_
+        self.frontdoor_strength_ = frontdoor_strength(mech_lw, y, values, mechanism=mech, z=z)
         lw = normalize_log_weights(mech_lw + row_lw.unsqueeze(1))
         if self.weight_smoothing == "psis":
             lw = smooth_weights(lw, method="psis")

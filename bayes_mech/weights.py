@@ -60,6 +60,7 @@ __all__ = [
 #: determines y. Either way the adjustment returns the data as they are: the naive predictor.
 MAX_UNINFORMATIVE_ESS = 0.99
 MIN_OTHER_CLASS_MASS = 0.01
+MAX_RESIDUAL_SHARE = 0.01
 #: Thresholds of :func:`warn_if_degenerate`: ESS/N below 1 % or a Pareto tail with k-hat above 0.7
 #: (Vehtari et al. 2024: beyond 0.7 the PSIS estimate's error no longer shrinks usefully with N).
 MIN_ESS_FRACTION = 0.01
@@ -596,7 +597,27 @@ def warn_if_degenerate(
     return flagged
 
 
-def frontdoor_strength(log_weights, y, interventions, *, warn: bool = True) -> dict:
+def _unexplained_share(mechanism, y, z) -> float | None:
+    """Largest share of a continuous ``z``'s variance that the mechanism leaves unexplained.
+
+    Two independent draws ``z1, z2 ~ p(z | y_n)`` (posterior mean) per row estimate the
+    residual variance as ``mean((z1 - z2)^2) / 2``, for any mechanism that can sample.
+    """
+    if mechanism is None or mechanism.z_kind == "discrete":
+        return None
+    z_arr = np.asarray(as_numpy(z, "z"), dtype=np.float64).reshape(len(z), -1)
+    first, second = (
+        np.asarray(mechanism.sample_z(y, random_state=seed)[0]).reshape(z_arr.shape)
+        for seed in (0, 1)
+    )
+    total = z_arr.var(axis=0)
+    resid = 0.5 * np.mean((first - second) ** 2, axis=0)
+    return float(np.max(resid / np.where(total > 0, total, np.inf)))
+
+
+def frontdoor_strength(
+    log_weights, y, interventions, *, mechanism=None, z=None, warn: bool = True
+) -> dict:
     r"""Does the mechanism carry information the front-door adjustment can use?
 
     Two inputs make the adjustment collapse to the naive predictor, and both pass every other
@@ -608,6 +629,9 @@ def frontdoor_strength(log_weights, y, interventions, *, warn: bool = True) -> d
     - ``z`` a copy of ``y`` (discrete ``y``): :math:`p(z_n \mid y_m) = 0` unless
       :math:`y_n = y_m`, so ``do(y_m)`` keeps exactly the rows observed with ``y_m``;
       detected when less than 1 % of the weight of every value lies on rows of other classes.
+      For a continuous ``z`` (any ``y``), given the fitted ``mechanism`` and ``z``: the
+      mechanism leaves less than 1 % of the variance of ``z`` unexplained (then the pairs
+      ``(y', z)`` that ``do(y)`` needs never occur: positivity fails for every sampler).
 
     Parameters
     ----------
@@ -615,6 +639,9 @@ def frontdoor_strength(log_weights, y, interventions, *, warn: bool = True) -> d
         The mechanism's front-door log-weights (no bootstrap factor).
     y : array-like of shape (n_samples,)
     interventions : array-like of shape (n_values,)
+    mechanism : Mechanism, optional
+        The fitted mechanism, for the continuous-``z`` check (with ``z``).
+    z : array-like of shape (n_samples,) or (n_samples, d_z), optional
     warn : bool, default=True
         Raise a :class:`~bayes_mech.FrontDoorWeightWarning` with the numbers when either holds.
 
@@ -658,6 +685,12 @@ def frontdoor_strength(log_weights, y, interventions, *, warn: bool = True) -> d
         detail = (
             f"each intervention value puts at most {other.max():.2g} of its weight on rows of "
             f"other classes (< {MIN_OTHER_CLASS_MASS}): there is no overlap"
+        )
+    elif (share := _unexplained_share(mechanism, y, z)) is not None and share < MAX_RESIDUAL_SHARE:
+        verdict = "z determined by y"
+        detail = (
+            f"the mechanism leaves {share:.2g} of the variance of z unexplained "
+            f"(< {MAX_RESIDUAL_SHARE}): there is no overlap"
         )
     if warn and verdict != "informative":
         warnings.warn(

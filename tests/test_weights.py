@@ -602,3 +602,28 @@ def test_learner_says_when_the_front_door_collapses(z_of, verdict):
     assert len(collapse) == (verdict != "informative")
     assert f"front door: {verdict}" in learner.summary()
     assert learner.to_inference_data().sample_stats.attrs["frontdoor_strength"] == verdict
+
+
+def test_continuous_z_determined_by_y_is_reported():
+    """A continuous y with z = 1.5 y (+1e-3 noise): no (y', z) overlap, whatever the sampler."""
+    import warnings
+
+    from sklearn.linear_model import LinearRegression
+
+    import bayes_mech as bm
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=800)
+    y = 2.0 + u + rng.normal(size=800)
+    X = (1.5 * y + 5.0 * u + rng.normal(size=800))[:, None]
+    for noise, verdict in ((1e-3, "z determined by y"), (1.0, "informative")):
+        z = 1.5 * y + noise * rng.normal(size=800)
+        learner = bm.MechanismLearner(
+            LinearRegression(), resampler="gformula", n_draws=2, progress=False, random_state=0
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            learner.fit(X, y, z)
+        assert learner.frontdoor_strength_["verdict"] == verdict
+        hits = [w for w in caught if "variance of z unexplained" in str(w.message)]
+        assert len(hits) == (verdict != "informative")
