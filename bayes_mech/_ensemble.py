@@ -173,6 +173,13 @@ class EnsemblePredictorMixin:
     def _is_regressor(self) -> bool:
         return not is_classifier(self.estimator)
 
+    def _sample_sizes(self, n_rows: int) -> tuple[int, int]:
+        """Deconfounded rows per intervention value to train each member on, and to hold out
+        (regressors: for the residuals of ``predict_interval``)."""
+        per_value = max(1, (self.n_samples or n_rows) // self.interventions_.shape[0])
+        n_holdout = max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if self._is_regressor else 0
+        return per_value, n_holdout
+
     def _fit_ensemble(self, samples: np.ndarray, per_value: int, member_seeds) -> None:
         """Train one clone per draw on its deconfounded rows (joblib, any backend)."""
         S, M = samples.shape[:2]

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
-from bayes_mech._ensemble import HOLDOUT_FRACTION, EnsemblePredictorMixin
+from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._reporting import ReportingMixin
 from bayes_mech._validation import (
     check_array,
@@ -35,7 +35,7 @@ from bayes_mech._validation import (
 )
 from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
-from bayes_mech.resamplers._base import warn_if_constant_columns
+from bayes_mech.resamplers._base import MixtureResampler, warn_if_constant_columns
 from bayes_mech.resamplers.auto import WEIGHTED
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
@@ -286,19 +286,13 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
                     warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
                 resampler = RESAMPLERS[name](**self._resampler_params(name))
                 problem.X = self._map_features(X, name)
-            M = self.interventions_.shape[0]
-            per_value = max(1, (self.n_samples or N) // M)
-            n_holdout = (
-                max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if self._is_regressor else 0
-            )
+            per_value, n_holdout = self._sample_sizes(N)
             with self._stage(name, bar):
                 samples = resampler.resample(
                     problem, per_value + n_holdout, random_state=seeds["gmm"]
                 )
             self._store_resampler(resampler, problem)
-            if self.feature_map_ is not None:
-                flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
-                samples = np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
+            samples = self._unmap_features(samples)
             with self._stage("ensemble", bar):
                 self._fit_ensemble(samples, per_value, member_seeds)
         finally:
@@ -350,13 +344,9 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         )  # fmt: skip
 
     def _resampler_params(self, name: str) -> dict:
-        if name == "bootstrap":
-            return {}
-        return {
-            "n_components": self.n_components,
-            "covariance_type": self.covariance_type,
-            "device": self.device,
-        }
+        if not issubclass(RESAMPLERS[name], MixtureResampler):
+            return {}  # the causal bootstrap resamples rows: there are no mixtures to shape
+        return {k: getattr(self, k) for k in ("n_components", "covariance_type", "device")}
 
     def _map_features(self, X: np.ndarray, name: str) -> np.ndarray:
         """The coordinates the resampler models: ``feature_map``'s, or X (the bootstrap's rows)."""
@@ -370,6 +360,13 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
         warn_if_constant_columns(Xf, "feature_map space")
         return Xf
+
+    def _unmap_features(self, samples: np.ndarray) -> np.ndarray:
+        """Samples (S, M, n, d') in the feature map's space back in the units of X."""
+        if self.feature_map_ is None:
+            return samples
+        flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+        return np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
         self.resampler_reason_ = getattr(resampler, "reason_", "chosen by the user")

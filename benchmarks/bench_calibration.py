@@ -123,44 +123,34 @@ def _members(setting, learner, X) -> np.ndarray:
 
 def _mc_refit(setting, learner, X, y, z, seed, points) -> np.ndarray:
     """The members refitted with fresh resampling seeds on the same draws and weights."""
-    import torch
-
-    from bayes_mech.learner import HOLDOUT_FRACTION
     from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
-    from bayes_mech.weights import bayesian_bootstrap_log_weights
 
     S, N = len(learner.estimators_), X.shape[0]
     # The learner draws its stage seeds in a documented order: the bootstrap seed is the third.
     boot_seed = int(np.random.RandomState(seed).randint(0, 2**31 - 1, size=6)[2])
-    if S > 1 and learner.data_uncertainty == "bayesian_bootstrap":
-        row_lw = bayesian_bootstrap_log_weights(S, N, random_state=boot_seed)
-    else:
-        row_lw = torch.full((S, N), -float(np.log(N)), dtype=torch.float64)
+    name = learner.resampler_.name
     problem = FrontDoorProblem(
-        learner._map_features(X, learner.resampler_.name),
+        learner._map_features(X, name),
         y,
         z,
         learner.mechanism_,
         learner.draws_,
         learner.interventions_,
         learner.log_weights_,
-        row_lw,
+        learner._row_log_weights(S, N, boot_seed),
     )
-    name = learner.resampler_.name
     resampler = RESAMPLERS[name](**learner._resampler_params(name))
-    M = learner.interventions_.shape[0]
-    per_value = max(1, N // M)
-    regression = SETTINGS[setting][0] == "regression"
-    n_hold = max(2, int(np.ceil(per_value * HOLDOUT_FRACTION))) if regression else 0
+    per_value, n_holdout = learner._sample_sizes(N)
     fresh = np.random.RandomState(seed + 7919)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        samples = resampler.resample(problem, per_value + n_hold, fresh)
-        if learner.feature_map_ is not None:
-            flat = learner.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
-            samples = np.asarray(flat).reshape(*samples.shape[:3], -1)
+        samples = resampler.resample(problem, per_value + n_holdout, fresh)
         refit = _clone_learner_state(learner)
-        refit._fit_ensemble(samples, per_value, fresh.randint(0, 2**31 - 1, size=S).tolist())
+        refit._fit_ensemble(
+            learner._unmap_features(samples),
+            per_value,
+            fresh.randint(0, 2**31 - 1, size=S).tolist(),
+        )
     return _members(setting, refit, points)
 
 
