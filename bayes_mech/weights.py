@@ -445,6 +445,12 @@ def _tail_is_tied(flat: np.ndarray) -> np.ndarray:
     return distinct < 0.5 * m
 
 
+def _kish_ess(log_weights: torch.Tensor) -> np.ndarray:
+    """Kish's ESS of normalised log-weights over the last axis, in log space:
+    1 / sum w^2 = exp(-logsumexp(2 log w))."""
+    return torch.exp(-torch.logsumexp(2.0 * log_weights, dim=-1)).numpy()
+
+
 def weight_diagnostics(log_weights, interventions=None, *, warn: bool = False) -> xr.Dataset:
     r"""Effective sample size and Pareto tail shape of every (draw, intervention) weight vector.
 
@@ -490,8 +496,7 @@ def weight_diagnostics(log_weights, interventions=None, *, warn: bool = False) -
     lw = normalize_log_weights(log_weights, interventions).detach().cpu()
     n_draws, n_values, n = lw.shape
     w = lw.exp()
-    # Kish ESS in log space: 1 / sum w^2 = exp(-logsumexp(2 log w)).
-    ess = torch.exp(-torch.logsumexp(2.0 * lw, dim=-1)).numpy()
+    ess = _kish_ess(lw)
     max_ratio = (n * w.max(dim=-1).values).numpy()
     _, khat = _psis(lw.numpy())
     khat = np.where(np.isinf(khat), np.nan, khat)
@@ -665,7 +670,7 @@ def frontdoor_strength(
     """
     lw = normalize_log_weights(log_weights).detach().cpu()
     w = lw.exp().numpy()  # (S, M, N)
-    ess = (1.0 / np.square(w).sum(-1)).mean(0) / w.shape[-1]  # (M,)
+    ess = _kish_ess(lw).mean(0) / w.shape[-1]  # ESS/N per intervention value, mean over draws
     y_arr = np.asarray(as_numpy(y, "y"))
     values = np.asarray(as_numpy(interventions, "interventions"))
     other = None
