@@ -27,6 +27,8 @@ __all__ = ["CWGMMFit", "CWGMMResampler", "choose_n_components", "cwgmm_resample"
 
 #: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
 K_CANDIDATES = range(1, 11)
+#: ``select_n_components(patience=...)``: stop at a criterion that has risen twice in a row.
+PATIENCE = 2
 
 
 class CWGMMFit:
@@ -92,8 +94,8 @@ def cwgmm_resample(
         Effect (or its image under a feature map).
     log_weights : array-like or Tensor of shape (n_draws, n_values, n_rows)
         Front-door log-weights; normalised here if they are not.
-    n_components : int or array-like of int of shape (n_values,)
-        K of the mixtures of each intervention value.
+    n_components : int or array-like of int of shape (n_values,) or (n_draws, n_values)
+        K of the mixtures of each intervention value, or of each (draw, value).
     n_samples : int
         Rows drawn from each mixture.
     covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
@@ -120,31 +122,54 @@ def cwgmm_resample(
     lw = normalize_log_weights(log_weights)
     n_draws, n_values, n_rows = lw.shape
     n_samples = check_positive_int(n_samples, "n_samples")
-    ks = np.broadcast_to(np.asarray(n_components), (n_values,)).astype(np.int64)
+    ks = _per_member(n_components, n_draws, n_values)
     rs = check_random_state(random_state)
     fit_seed, sample_seed = (int(v) for v in rs.randint(0, 2**31 - 1, size=2))
-    W = lw.exp().numpy()  # (S, M, N); each row sums to one
-    fit = CWGMMFit((n_draws, n_values))
-    samples = np.empty((n_draws * n_values, n_samples, X_arr.shape[1]))
+    W = lw.exp().numpy().reshape(-1, n_rows)  # (S * M, N); each row sums to one
     Z, center, spread = standardize_columns(X_arr)
-    log_jacobian = float(np.log(spread).sum())  # log p_X(x) = log p_Z(z) − Σ_j log spread_j
+    groups = []
     for K in np.unique(ks):
-        cols = np.flatnonzero(ks == K)
-        index = (np.arange(n_draws)[:, None] * n_values + cols[None, :]).ravel()
+        index = np.flatnonzero(ks == K)
         gm = WeightedGaussianMixture(
             n_components=int(K),
             covariance_type=covariance_type,
             random_state=fit_seed,
             device=device,
-        ).fit(Z, sample_weight=W[:, cols, :].reshape(-1, n_rows))
+        ).fit(Z, sample_weight=W[index])
+        groups.append((gm, index, np.arange(index.size)))
+    return _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed)
+
+
+def _per_member(n_components, n_draws: int, n_values: int) -> np.ndarray:
+    """K of every (draw, value) as a flat ``(S * M,)`` array from K per value or per member."""
+    ks = np.asarray(n_components)
+    ks = ks if ks.ndim == 2 else np.broadcast_to(ks, (n_values,))[None, :]
+    return np.broadcast_to(ks, (n_draws, n_values)).astype(np.int64).reshape(-1)
+
+
+def _draw_from(groups, shape, n_samples, center, spread, seed):
+    """Samples and :class:`CWGMMFit` from batched mixtures fitted in standardised coordinates.
+
+    ``groups`` holds ``(mixture, flat member indices s * M + m, batch positions)``: member
+    ``index[i]`` is batch member ``positions[i]`` of ``mixture``.
+    """
+    n_draws, n_values = shape
+    fit = CWGMMFit(shape)
+    samples = np.empty((n_draws * n_values, n_samples, center.size))
+    log_jacobian = float(np.log(spread).sum())  # log p_X(x) = log p_Z(z) − Σ_j log spread_j
+    for gm, index, positions in groups:
         fit.members.extend(
-            (int(i), MixtureMember(gm, j, center, spread)) for j, i in enumerate(index)
+            (int(i), MixtureMember(gm, int(j), center, spread))
+            for i, j in zip(index.tolist(), positions.tolist(), strict=True)
         )
         for name in ("lower_bound", "n_iter", "converged"):
-            getattr(fit, name).reshape(-1)[index] = getattr(gm, name + "_")
+            getattr(fit, name).reshape(-1)[index] = np.atleast_1d(getattr(gm, name + "_"))[
+                positions
+            ]
         fit.lower_bound.reshape(-1)[index] -= log_jacobian
-        drawn, _ = gm.sample(n_samples, random_state=sample_seed + int(K))
-        samples[index] = drawn * spread + center
+        K = gm.weights_.shape[-1]
+        drawn, _ = gm.sample(n_samples, random_state=seed + int(K))
+        samples[index] = drawn.reshape(-1, n_samples, center.size)[positions] * spread + center
     return samples.reshape(n_draws, n_values, n_samples, -1), fit
 
 
@@ -175,23 +200,60 @@ def choose_n_components(
         criterion=n_components,
         covariance_type=covariance_type,
         random_state=seed,
+        patience=PATIENCE,
     )
     return np.atleast_1d(np.asarray(chosen, dtype=int))
 
 
+def _select_and_draw(X, log_weights, criterion, n_samples, *, covariance_type, seed, device):
+    """Per-member K by ``criterion`` ("bic"/"aic"), each (draw, value) on its own weights; the
+    selection's own fits at the chosen K are the CW-GMMs (no second fit)."""
+    W = normalize_log_weights(log_weights).exp().cpu().numpy()
+    n_draws, n_values, n_rows = W.shape
+    fit_seed, sample_seed = (int(v) for v in check_random_state(seed).randint(0, 2**31 - 1, 2))
+    Z, center, spread = standardize_columns(X)
+    result = select_n_components(
+        Z,
+        sample_weight=W.reshape(-1, n_rows),
+        candidates=K_CANDIDATES,
+        criterion=criterion,
+        covariance_type=covariance_type,
+        random_state=fit_seed,
+        patience=PATIENCE,
+        device=device,
+    )
+    ks = np.asarray(result.n_components, dtype=np.int64)
+    groups = []
+    for K in np.unique(ks).tolist():
+        gm, rows = result.fits[K]
+        index = np.flatnonzero(ks == K)
+        groups.append((gm, index, np.searchsorted(rows, index)))
+    samples, fit = _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed)
+    return samples, fit, ks.reshape(n_draws, n_values)
+
+
 class CWGMMResampler(MixtureResampler):
-    """``resampler="cwgmm"``: CW-GMMs of every (draw, intervention), K chosen per value.
+    """``resampler="cwgmm"``: CW-GMMs of every (draw, intervention), K chosen per draw.
+
+    With a criterion ("bic", "aic", "dp"), every (draw, value) chooses its own K on its own
+    front-door weights, with its own Kish effective sample size: the uncertainty about K is then
+    part of the ensemble's spread instead of one choice shared by every member. On the paper's
+    A.1 (N = 5000, 12 replications) this raised the coverage of the members' 90 % band from
+    0.85 to 0.89 and lowered the ensemble's error (benchmarks/results/calibration.md).
 
     Parameters
     ----------
     n_components : int, "bic", "aic", "dp" or dict, default="bic"
-        As for :class:`~bayes_mech.MechanismLearner`; chosen on the draw-averaged weights.
+        As for :class:`~bayes_mech.MechanismLearner`.
     covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
     device : str or torch.device, optional
 
     Attributes
     ----------
     n_components_ : ndarray of shape (M,)
+        K per intervention value: the most frequent over draws.
+    n_components_draws_ : ndarray of shape (S, M)
+        K of every (draw, value).
     mixtures_ : MixtureBank
         The S x M fitted mixtures, in the units of ``X``.
     fit_ : dict of str to ndarray of shape (S, M)
@@ -213,26 +275,33 @@ class CWGMMResampler(MixtureResampler):
 
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
         # One seed for the K choice and the fits: an int random_state then gives exactly the
-        # fit of cwgmm_resample(..., random_state=random_state).
+        # fit of cwgmm_resample(..., random_state=random_state) for the chosen K.
         seed = random_state if isinstance(random_state, int) else seed_from(random_state)
-        mean_w = problem.log_weights.exp().mean(dim=0).cpu().numpy()  # (M, N)
-        self.n_components_ = choose_n_components(
-            problem.X,
-            mean_w,
-            self.n_components,
-            problem.interventions,
-            covariance_type=self.covariance_type,
-            seed=seed,
-        )
-        samples, fit = cwgmm_resample(
-            problem.X,
-            problem.log_weights,
-            self.n_components_,
-            n_samples,
-            covariance_type=self.covariance_type,
-            random_state=seed,
-            device=self.device,
-        )
+        S, M = problem.log_weights.shape[:2]
+        options = dict(covariance_type=self.covariance_type, device=self.device)
+        if self.n_components in ("bic", "aic"):
+            samples, fit, ks = _select_and_draw(
+                problem.X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
+            )
+        else:
+            if self.n_components == "dp":
+                weights = problem.log_weights.exp().reshape(S * M, -1).cpu().numpy()
+            else:  # fixed K, or one per value
+                weights = problem.log_weights.exp().mean(dim=0).cpu().numpy()
+            chosen = choose_n_components(
+                problem.X,
+                weights,
+                self.n_components,
+                problem.interventions,
+                covariance_type=self.covariance_type,
+                seed=seed,
+            )
+            ks = np.broadcast_to(chosen.reshape(-1, M), (S, M)).copy()
+            samples, fit = cwgmm_resample(
+                problem.X, problem.log_weights, ks, n_samples, random_state=seed, **options
+            )
+        self.n_components_draws_ = ks
+        self.n_components_ = np.array([np.bincount(col).argmax() for col in ks.T])
         self.fit_ = {
             "lower_bound": fit.lower_bound,
             "n_iter": fit.n_iter,
@@ -245,18 +314,27 @@ class CWGMMResampler(MixtureResampler):
         return CWGMMProgram(self.mixtures_, interventions, feature_map)
 
     def fit_stats(self):
-        return {f"em_{k}": (np.asarray(v), ["intervention"]) for k, v in self.fit_.items()}
+        out = {f"em_{k}": (np.asarray(v), ["intervention"]) for k, v in self.fit_.items()}
+        out["n_components"] = (self.n_components_draws_, ["intervention"])
+        return out
 
     def state_arrays(self):
         out = {f"mixtures/{k}": v for k, v in self.mixtures_.arrays().items()}
         out.update({f"fit/{k}": np.asarray(v) for k, v in self.fit_.items()})
         out["n_components"] = np.asarray(self.n_components_)
+        out["n_components_draws"] = np.asarray(self.n_components_draws_)
         return out
 
     @classmethod
     def from_state(cls, arrays):
         out = cls()
         out.n_components_ = arrays["n_components"]
+        n_draws = arrays["mixtures/weights"].shape[0]
+        # Models saved before K was chosen per draw hold one K per value.
+        out.n_components_draws_ = arrays.get(
+            "n_components_draws",
+            np.broadcast_to(out.n_components_, (n_draws, out.n_components_.size)),
+        )
         out.mixtures_ = MixtureBank(
             arrays["mixtures/weights"], arrays["mixtures/means"], arrays["mixtures/scale"]
         )
@@ -264,7 +342,11 @@ class CWGMMResampler(MixtureResampler):
         return out
 
     def describe(self, value_labels):
-        ks = ", ".join(
-            f"{v}: {k}" for v, k in zip(value_labels, self.n_components_.tolist(), strict=True)
-        )
-        return f"K per intervention: {ks}"
+        parts = []
+        for m, (v, k) in enumerate(zip(value_labels, self.n_components_.tolist(), strict=True)):
+            lo, hi = (
+                int(self.n_components_draws_[:, m].min()),
+                int(self.n_components_draws_[:, m].max()),
+            )
+            parts.append(f"{v}: {k}" + (f" ({lo}-{hi} over draws)" if lo != hi else ""))
+        return "K per intervention: " + ", ".join(parts)
