@@ -60,3 +60,19 @@ def test_arviz_tools_work(fitted):
 def test_unfitted_learner_refused():
     with pytest.raises(NotFittedError):
         bm.MechanismLearner(LogisticRegression()).to_inference_data()
+
+
+def test_per_draw_k_is_a_sample_stat():
+    # With a criterion every draw chooses its own K: ArviZ sees K's posterior per intervention.
+    d = make_frontdoor_classification(800, random_state=1)
+    learner = bm.MechanismLearner(
+        LogisticRegression(), n_draws=6, resampler="cwgmm", progress=False, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learner.fit(d.X, d.y, d.z)
+    k = learner.to_inference_data().sample_stats["n_components"]
+    assert k.dims == ("chain", "draw", "intervention") and k.shape == (1, 6, 2)
+    np.testing.assert_array_equal(k.values[0], learner.resampler_.n_components_draws_)
+    modal = [np.bincount(col).argmax() for col in k.values[0].T]
+    np.testing.assert_array_equal(learner.n_components_, modal)

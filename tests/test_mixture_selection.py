@@ -100,6 +100,36 @@ def test_dp_criterion():
     np.testing.assert_allclose(result.scores.sum(1), 1.0)
 
 
+def test_patience_stops_each_member_after_its_minimum():
+    # Member 0 has 4 blobs, member 1 (blob 1 weighted out) 3. With patience=1 each member tries
+    # one K past its minimum and no more; the choice is the exhaustive search's.
+    X, labels = four_blobs(4)
+    W = np.stack([np.ones(len(X)), (labels != 1).astype(float)])
+    full = select_n_components(X, W, candidates=range(1, 9), random_state=0)
+    short = select_n_components(X, W, candidates=range(1, 9), random_state=0, patience=1)
+    np.testing.assert_array_equal(full.n_components, [4, 3])
+    np.testing.assert_array_equal(short.n_components, full.n_components)
+    assert np.isfinite(full.scores).all()
+    assert np.isfinite(short.scores[0, :5]).all() and np.isinf(short.scores[0, 5:]).all()
+    assert np.isfinite(short.scores[1, :4]).all() and np.isinf(short.scores[1, 4:]).all()
+    # The batched fits are returned with the rows they were fitted to: K = 5 ran for member 0 only.
+    gm, rows = short.fits[5]
+    np.testing.assert_array_equal(rows, [0])
+    assert gm.means_.shape == (1, 5, 2) and 6 not in short.fits
+    # The same rows' criterion as the exhaustive run's fit of that K (same nested start).
+    np.testing.assert_allclose(short.scores[:, :4], full.scores[:, :4], rtol=1e-9)
+
+
+def test_chosen_fits_are_the_estimator_and_reproducible():
+    X, _ = four_blobs(5, n=60)
+    w = np.random.default_rng(1).exponential(size=len(X))
+    a = select_n_components(X, w, random_state=3, patience=2)
+    b = select_n_components(X, w, random_state=3, patience=2)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert a.estimator is a.fits[a.n_components][0]
+    np.testing.assert_allclose(a.estimator.means_, b.estimator.means_)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -108,6 +138,7 @@ def test_dp_criterion():
         ({"candidates": [0, 2]}, ValueError, "candidates must be an integer >= 1"),
         ({"covariance_type": "ful"}, ValueError, "covariance_type must be one of"),
         ({"sample_weight": -np.ones(40)}, ValueError, "sample_weight must be non-negative"),
+        ({"patience": 0}, ValueError, "patience must be an integer >= 1"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):

@@ -106,3 +106,55 @@ def test_cwgmm_fit_is_equivariant_to_column_units():
         np.testing.assert_allclose(b.covariances_, a.covariances_ * np.outer(c, c), rtol=1e-6)
         # The mixture in X's units is a proper fit: its covariance is positive definite.
         assert np.all(np.linalg.eigvalsh(b.covariances_) > 0)
+
+
+def _two_draw_problem():
+    """Draw 0 weights one blob of three, draw 1 all three: their K must differ."""
+    from bayes_mech.resamplers import FrontDoorProblem
+
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0], [12.0, 0.0], [0.0, 12.0]])
+    X = np.concatenate([rng.normal(c, 1.0, (200, 2)) for c in centers])
+    w = np.ones((2, 1, 600))
+    w[0, 0, 200:] = 1e-12
+    lw = torch.log(torch.as_tensor(w / w.sum(-1, keepdims=True)))
+    return X, FrontDoorProblem(X, None, None, None, {}, np.array([1]), lw, None)
+
+
+def test_cwgmm_chooses_k_per_draw_on_its_own_weights():
+    from bayes_mech.resamplers import CWGMMResampler
+
+    _, problem = _two_draw_problem()
+    resampler = CWGMMResampler(n_components="bic")
+    rows = resampler.resample(problem, 3000, random_state=0)
+    np.testing.assert_array_equal(resampler.n_components_draws_, [[1], [3]])
+    assert resampler.n_components_.shape == (1,)
+    # Each draw's rows follow its own weights: blob 0 only, or all three blobs equally.
+    np.testing.assert_allclose(rows[0, 0].mean(0), [0.0, 0.0], atol=0.15)
+    np.testing.assert_allclose(rows[1, 0].mean(0), [4.0, 4.0], atol=0.5)
+    assert resampler.mixtures_.weights.shape == (2, 1, 3)
+    np.testing.assert_allclose(resampler.mixtures_.weights[0, 0].numpy(), [1.0, 0.0, 0.0])
+    stats = resampler.fit_stats()
+    np.testing.assert_array_equal(stats["n_components"][0], [[1], [3]])
+    assert "draws" in resampler.describe(["1"])
+    # Same seed, same K and rows; the saved state rebuilds the per-draw K.
+    again = CWGMMResampler(n_components="bic")
+    np.testing.assert_array_equal(again.resample(problem, 3000, random_state=0), rows)
+    back = CWGMMResampler.from_state(resampler.state_arrays())
+    np.testing.assert_array_equal(back.n_components_draws_, [[1], [3]])
+
+
+@pytest.mark.parametrize("n_components", ["aic", "dp", 2, {1: 2}])
+def test_cwgmm_every_n_components_option_gives_per_draw_k(n_components):
+    from bayes_mech.resamplers import CWGMMResampler
+
+    _, problem = _two_draw_problem()
+    resampler = CWGMMResampler(n_components=n_components)
+    rows = resampler.resample(problem, 500, random_state=0)
+    assert rows.shape == (2, 1, 500, 2) and np.isfinite(rows).all()
+    ks = resampler.n_components_draws_
+    assert ks.shape == (2, 1)
+    if isinstance(n_components, str):  # chosen per draw: one blob, three blobs
+        assert ks[0, 0] < ks[1, 0]
+    else:
+        np.testing.assert_array_equal(ks, [[2], [2]])
