@@ -13,6 +13,7 @@ from bayes_mech.exceptions import (
     FrontDoorWeightWarning,
     MechanismWarning,
     NotFittedError,
+    VoteShareWarning,
 )
 from bayes_mech.io import load
 from bayes_mech.learner import MechanismLearner
@@ -64,6 +65,7 @@ __all__ = [
     "ConvergenceWarning",
     "FrontDoorWeightWarning",
     "MechanismWarning",
+    "VoteShareWarning",
     "NotFittedError",
     "__version__",
 ]

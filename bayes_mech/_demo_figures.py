@@ -6,9 +6,12 @@ matplotlib is imported only when figures are drawn.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from bayes_mech.exceptions import VoteShareWarning
 
 __all__ = ["make_figures"]
 
@@ -30,7 +33,9 @@ def _a1_boundaries(fitted, path: Path, seed: int) -> Path:
     lo, hi = np.percentile(test.X, [0.5, 99.5], axis=0)
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     grid = np.column_stack([g1.ravel(), g2.ravel()])
-    proba = ens.predict_proba(grid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VoteShareWarning)  # the SVC members' vote shares
+        proba = ens.predict_proba(grid)
     entropy = -(proba * np.log(np.clip(proba, 1e-300, 1))).sum(axis=1).reshape(g1.shape)
     p2 = proba[:, list(ens.classes_).index(2)].reshape(g1.shape)
     naive_pred = (naive.predict(grid) == 2).astype(float).reshape(g1.shape)

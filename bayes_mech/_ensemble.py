@@ -7,6 +7,8 @@ rows the members are trained on.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from joblib import Parallel, delayed
@@ -17,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names
 
 from bayes_mech._validation import check_array, check_labels
-from bayes_mech.exceptions import NotFittedError
+from bayes_mech.exceptions import NotFittedError, VoteShareWarning
 
 __all__ = [
     "HOLDOUT_FRACTION",
@@ -220,12 +222,34 @@ class EnsemblePredictorMixin:
     def predict_dist(self, X) -> xr.DataArray:
         """Every member's prediction.
 
+        Members without ``predict_proba`` (``SVC()``) vote: their "probability" is 1 for the
+        class they predict, and a :class:`~bayes_mech.VoteShareWarning` says so.
+
         Returns
         -------
         xarray.DataArray
             Dims ``(draw, sample, class)`` with class probabilities for classifiers, or
             ``(draw, sample)`` with predicted values for regressors.
         """
+        self._warn_if_voting()
+        return self._member_predictions(X)
+
+    def _warn_if_voting(self) -> None:
+        member = self.estimators_[0] if hasattr(self, "estimators_") else None
+        if member is None or self._is_regressor or hasattr(member, "predict_proba"):
+            return
+        S, name = len(self.estimators_), type(member).__name__
+        warnings.warn(
+            f"{name} has no predict_proba, so each of the S = {S} members votes: the "
+            f"ensemble's class 'probabilities' are the shares of members predicting each class "
+            f"(multiples of 1/{S}), a measure of their agreement, not probabilities. For "
+            f"probabilities wrap the estimator: CalibratedClassifierCV({name}(...)) from "
+            f"sklearn.calibration.",
+            VoteShareWarning,
+            stacklevel=3,
+        )
+
+    def _member_predictions(self, X) -> xr.DataArray:
         X = self._check_fitted_X(X)
         S = len(self.estimators_)
         if self._is_regressor:
@@ -250,11 +274,15 @@ class EnsemblePredictorMixin:
         Present only when ``estimator`` is a classifier (``hasattr`` says so, as scikit-learn's
         meta-estimators do).
         """
-        return self.predict_dist(X).mean("draw").values
+        self._warn_if_voting()
+        return self._member_predictions(X).mean("draw").values
 
     def predict(self, X) -> np.ndarray:
-        """The most probable class (classifiers) or the ensemble-mean prediction (regressors)."""
-        dist_ = self.predict_dist(X)
+        """The most probable class (classifiers) or the ensemble-mean prediction (regressors).
+
+        Voting members (no ``predict_proba``) give the majority vote, without a warning.
+        """
+        dist_ = self._member_predictions(X)
         if self._is_regressor:
             return dist_.mean("draw").values
         return self.classes_[dist_.mean("draw").values.argmax(axis=1)]

@@ -11,6 +11,7 @@ __all__ = [
     "FrontDoorWeightWarning",
     "MechanismWarning",
     "NotFittedError",
+    "VoteShareWarning",
 ]
 
 
@@ -49,4 +50,30 @@ class MechanismWarning(UserWarning):
     ...     _ = GaussianMechanism().fit(y, z)
     >>> any(w.category is MechanismWarning for w in caught)
     True
+    """
+
+
+class VoteShareWarning(UserWarning):
+    """Class "probabilities" of an ensemble whose members have no ``predict_proba``.
+
+    Such members (``SVC()``, ``LinearSVC``, ``RidgeClassifier``) vote, and the ensemble's
+    ``predict_proba`` is then the share of members predicting each class: a measure of their
+    agreement in multiples of 1/S, not a probability. Wrap the estimator in scikit-learn's
+    ``CalibratedClassifierCV`` (or use ``SVC(probability=True)``) for probabilities.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.svm import LinearSVC
+    >>> import bayes_mech as bm
+    >>> d = bm.datasets.make_frontdoor_classification(n_samples=400, random_state=0)
+    >>> learner = bm.MechanismLearner(LinearSVC(), n_draws=4, n_components=1, progress=False,
+    ...                               random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     proba = learner.fit(d.X, d.y, d.z).predict_proba(d.X[:3])
+    >>> any(w.category is bm.VoteShareWarning for w in caught)
+    True
+    >>> sorted(set((proba * 4).round(6).ravel().tolist()) - {0.0, 1.0, 2.0, 3.0, 4.0})
+    []
     """

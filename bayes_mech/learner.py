@@ -66,8 +66,9 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         Posterior draws S, one ensemble member each. ``1`` uses the posterior mean and no
         Bayesian bootstrap: the paper's point CW-GMM method.
     n_components : int, "bic", "aic", "dp" or dict, default="bic"
-        Components K of every CW-GMM; chosen per intervention value by weighted BIC/AIC or a
-        weighted DP mixture; a dict maps each intervention value to its K.
+        Components K of every CW-GMM; chosen per posterior draw and intervention value (each on
+        its own weights) by weighted BIC/AIC or a weighted DP mixture; a dict maps each
+        intervention value to its K.
     interventions : array-like, optional
         Intervention values y_m; default the classes, or 20 values over the central 95 % of y.
     n_samples : int, optional
@@ -112,7 +113,8 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
     resampler_ : Resampler
         The sampler that drew the rows (``"auto"`` resolved); ``resampler_reason_``: why.
     n_components_ : ndarray of shape (M,) or (C,)
-        K per intervention value (CW-GMM) or per g-formula cell; None for the bootstrap.
+        K per intervention value (CW-GMM: the most frequent over draws, each draw's in
+        ``resampler_.n_components_draws_``) or per g-formula cell; None for the bootstrap.
     estimators_ : list of S fitted estimators
     classes_ : ndarray (classifiers)
     residuals_ : ndarray of shape (S, n_holdout) (regressors)

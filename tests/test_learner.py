@@ -160,14 +160,39 @@ def test_spread_shrinks_with_n_and_grows_with_bootstrap():
 
 def test_predict_dist_shapes_and_probabilities(a1_learner, a1):
     _, test = a1
-    dist = a1_learner.predict_dist(test.X[:50])
+    # SVC has no predict_proba by default: members vote, and the learner says so.
+    with pytest.warns(bm.VoteShareWarning, match=r"S = 8 members votes.*multiples of 1/8"):
+        dist = a1_learner.predict_dist(test.X[:50])
     assert dist.dims == ("draw", "sample", "class") and dist.shape == (8, 50, 2)
-    proba = a1_learner.predict_proba(test.X[:50])
+    with pytest.warns(bm.VoteShareWarning, match="CalibratedClassifierCV"):
+        proba = a1_learner.predict_proba(test.X[:50])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_allclose(proba, dist.mean("draw").values)
-    # SVC has no predict_proba by default: members vote, so the mean is a vote share in k/8.
-    np.testing.assert_allclose(proba * 8, np.round(proba * 8))
+    np.testing.assert_allclose(proba * 8, np.round(proba * 8))  # vote shares k/8
+    # The majority vote itself needs no warning (filterwarnings = error would raise here).
     assert set(a1_learner.predict(test.X)) <= {1, 2}
+    assert 0.5 < a1_learner.score(test.X, test.y) <= 1.0
+
+
+def test_calibrated_members_give_probabilities_without_a_warning(a1):
+    from sklearn.calibration import CalibratedClassifierCV
+
+    train, test = a1
+    learner = bm.MechanismLearner(
+        CalibratedClassifierCV(SVC(kernel="linear", C=5), cv=3),
+        n_draws=4,
+        n_components=2,
+        resampler="cwgmm",
+        progress=False,
+        random_state=0,
+    )
+    proba = fit_quietly(learner, train.X, train.y, train.z).predict_proba(test.X[:200])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Probabilities, not vote shares: most are strictly between the multiples of 1/4.
+    assert np.mean(np.abs(proba * 4 - np.round(proba * 4)) > 1e-3) > 0.5
+    # And they are calibrated-ish: the mean predicted p(y=2) tracks the observed rate.
+    p2 = proba[:, 1]
+    assert abs(p2.mean() - np.mean(test.y[:200] == 2)) < 0.1
 
 
 # ---------------------------------------------------------------- interventional model

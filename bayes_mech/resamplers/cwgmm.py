@@ -3,7 +3,7 @@ r"""CW-GMM sampling (paper Alg. 1-2): a causally weighted Gaussian mixture per (
 For every posterior draw ``s`` and intervention value ``y_m`` a Gaussian mixture is fitted to all
 rows of ``X`` by weighted EM with the front-door weights :math:`w_{smn}` (paper eq. 2), and fresh
 rows are drawn from it: a smoothed version of the causal bootstrap's
-:math:`\sum_n w_{smn}\, \delta(x - x_n)`. K is fixed or chosen per intervention value.
+:math:`\sum_n w_{smn}\, \delta(x - x_n)`. K is fixed or chosen per (draw, value).
 """
 
 from __future__ import annotations

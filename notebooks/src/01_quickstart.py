@@ -160,7 +160,9 @@ fig.tight_layout()
 # `predict_proba` averages the members; `predict_dist` returns every member's prediction as an
 # `xarray.DataArray` with a `draw` dimension. An SVC without `probability=True` votes, so each
 # member contributes a 0/1 vote and the ensemble mean is the fraction of members voting for the
-# class: points near the boundary get intermediate values.
+# class: points near the boundary get intermediate values. That share measures the members'
+# agreement, not a probability, and the learner says so with a `VoteShareWarning`; wrapping the
+# estimator in scikit-learn's `CalibratedClassifierCV` gives members with probabilities.
 
 # %%
 ens = models["Bayesian ensemble"]
