@@ -117,6 +117,19 @@ def test_integer_weights_equal_replicated_rows_with_sum_scale():
     assert_same_fit(a, b)
 
 
+def test_integer_weights_equal_shuffled_replicated_rows_from_k_means_plus_plus():
+    # No means_init: weighted k-means++ in a canonical row order picks the same centres for
+    # integer weights as for the repeated rows, whatever order either comes in.
+    X, _ = four_blobs(3, n=40)
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 4, size=len(X))
+    perm = rng.permutation(len(X))
+    kw = {"weight_scale": "sum", "random_state": 7, "tol": 1e-10}
+    a = WeightedBayesianGaussianMixture(5, **kw).fit(X[perm], sample_weight=counts[perm])
+    b = WeightedBayesianGaussianMixture(5, **kw).fit(np.repeat(X, counts, axis=0))
+    assert_same_fit(a, b, atol=1e-8)
+
+
 def test_zero_weights_equal_dropped_rows():
     X, _ = four_blobs(4, n=50)
     w = np.random.default_rng(0).exponential(size=len(X))
@@ -211,13 +224,9 @@ def test_user_priors_are_used():
 def test_sklearn_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
 
-    expected = {
-        "check_parameters_default_constructible": "dtype defaults to torch.float64",
-        # By design the default weight_scale="ess" makes weights and replicated rows differ; with
-        # weight_scale="sum" and the same initial means they agree (tested above), but weighted
-        # k-means++ draws its initial means differently from k-means++ on replicated rows.
-        "check_sample_weight_equivalence_on_dense_data": "weights are rescaled to their ESS",
-    }
+    # check_sample_weight_equivalence_on_dense_data passes since k-means++ runs in a canonical
+    # row order (it shuffles the weighted rows); before, the weighted fit started elsewhere.
+    expected = {"check_parameters_default_constructible": "dtype defaults to torch.float64"}
     check_estimator(
         WeightedBayesianGaussianMixture(n_components=3),
         expected_failed_checks=expected,

@@ -83,6 +83,25 @@ def test_integer_weights_equal_replicated_rows(rng, covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_integer_weights_equal_shuffled_replicated_rows_from_k_means_plus_plus(
+    rng, covariance_type
+):
+    # scikit-learn's sample-weight check shuffles the weighted rows; k-means++ in a canonical
+    # row order then still starts from the same centres as on the repeated rows (same seed).
+    X = three_blobs(rng, n=(60, 60, 40))
+    counts = rng.integers(0, 4, size=len(X))
+    perm = rng.permutation(len(X))
+    kw = {"covariance_type": covariance_type, "random_state": 5, "tol": 1e-10}
+    weighted = WeightedGaussianMixture(3, **kw).fit(X[perm], sample_weight=counts[perm])
+    replicated = WeightedGaussianMixture(3, **kw).fit(np.repeat(X, counts, axis=0))
+    assert weighted.n_iter_ == replicated.n_iter_
+    assert_same_fit(weighted, replicated)
+    # Any permutation of the rows gives the same fit.
+    again = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=counts)
+    assert_same_fit(weighted, again)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
 def test_zero_weights_equal_dropped_rows(rng, covariance_type):
     X = three_blobs(rng, n=(60, 60, 40))
     w = rng.uniform(0.5, 2.0, size=len(X))

@@ -41,7 +41,7 @@ from bayes_mech._validation import (
 from bayes_mech.exceptions import ConvergenceWarning
 from bayes_mech.mixture import _covariances as cov_ops
 
-__all__ = ["BaseWeightedMixture", "MixtureWarning", "kish_ess"]
+__all__ = ["BaseWeightedMixture", "MixtureWarning", "kish_ess", "weighted_kmeans_plusplus"]
 
 
 class MixtureWarning(UserWarning):
@@ -52,6 +52,22 @@ def kish_ess(weights: np.ndarray) -> np.ndarray:
     """Kish effective sample size ``(Σ w)² / Σ w²`` along the last axis."""
     weights = np.asarray(weights, dtype=np.float64)
     return weights.sum(-1) ** 2 / np.square(weights).sum(-1)
+
+
+def weighted_kmeans_plusplus(X: np.ndarray, n_clusters: int, weights: np.ndarray, rng):
+    """Initial means ``(n_clusters, d)`` by weighted k-means++, independent of the row order.
+
+    scikit-learn's ``kmeans_plusplus(sample_weight=...)`` draws each centre by inverting the
+    cumulative weighted potential, so integer weights pick the same centres as the rows repeated
+    in place, but a different row order picks others. Rows are put in one canonical
+    (lexicographic) order first and zero-weight rows dropped: then the same seed gives the same
+    centres for any permutation of the rows and for integer weights as for repeated rows.
+    """
+    positive = weights > 0
+    Xp, wp = X[positive], weights[positive]
+    order = np.lexsort(Xp.T[::-1])
+    centers, _ = kmeans_plusplus(Xp[order], n_clusters, sample_weight=wp[order], random_state=rng)
+    return centers
 
 
 def _check_X(X) -> np.ndarray:
@@ -243,7 +259,7 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         for i in range(self.n_init):  # initialisation only: not the hot path
             for b in range(n_batch):
                 if self.init_params == "k-means++":
-                    out[i, b], _ = kmeans_plusplus(X, K, sample_weight=W[b], random_state=rng)
+                    out[i, b] = weighted_kmeans_plusplus(X, K, W[b], rng)
                 else:
                     p = W[b] / W[b].sum()
                     out[i, b] = X[rng.choice(X.shape[0], K, replace=False, p=p)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import kmeans_plusplus
 
 from bayes_mech._validation import (
     check_option,
@@ -13,7 +12,7 @@ from bayes_mech._validation import (
     check_random_state,
     check_sample_weight,
 )
-from bayes_mech.mixture._base import _check_X, kish_ess
+from bayes_mech.mixture._base import _check_X, kish_ess, weighted_kmeans_plusplus
 from bayes_mech.mixture._covariances import COVARIANCE_TYPES, n_parameters
 from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
 from bayes_mech.mixture.gaussian import WeightedGaussianMixture
@@ -212,8 +211,5 @@ def _nested_starts(X: np.ndarray, W: np.ndarray, k_max: int, random_state) -> np
     rng = check_random_state(random_state)
     out = np.empty((W.shape[0], k_max, X.shape[1]))
     for b in range(W.shape[0]):
-        positive = W[b] > 0  # rows without weight cannot be centres
-        out[b], _ = kmeans_plusplus(
-            X[positive], k_max, sample_weight=W[b][positive], random_state=rng
-        )
+        out[b] = weighted_kmeans_plusplus(X, k_max, W[b], rng)
     return out
