@@ -8,11 +8,13 @@ arrays (or int64 for labels); torch tensors are accepted wherever numpy arrays a
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import scipy.sparse
 import torch
+from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
     "as_numpy",
@@ -119,7 +121,10 @@ def check_array(
             f"{name} must be a {ndim}-D array; got {arr.ndim}-D with shape {arr.shape}.{hint}"
         )
     if arr.shape[0] < min_rows:
-        raise ValueError(f"{name} must have at least {min_rows} row(s); got shape {arr.shape}.")
+        raise ValueError(
+            f"{name} must have at least {min_rows} row(s); got n_samples = {arr.shape[0]} "
+            f"(shape {arr.shape})."
+        )
     if ndim == 2 and arr.shape[1] < min_features:
         raise ValueError(  # scikit-learn's wording, which its check_estimator looks for
             f"{name} has {arr.shape[1]} feature(s) (shape={arr.shape}) while a minimum of "
@@ -138,10 +143,18 @@ def _writable(arr: np.ndarray) -> np.ndarray:
     return arr if arr.flags.writeable else arr.copy()
 
 
-def check_labels(y, name: str = "y", *, min_rows: int = 1) -> np.ndarray:
-    """Validate a 1-D vector of labels or values (a column vector is flattened)."""
+def check_labels(y, name: str = "y", *, min_rows: int = 1, warn_column: bool = False) -> np.ndarray:
+    """Validate a 1-D vector of labels or values (a column vector is flattened, with scikit-learn's
+    ``DataConversionWarning`` if ``warn_column``, as its ``column_or_1d(warn=True)``)."""
     arr = as_numpy(y, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
+        if warn_column:
+            warnings.warn(
+                f"A column-vector {name} was passed when a 1d array was expected; it is "
+                f"flattened. Pass {name} of shape (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D of shape (n_samples,); got shape {arr.shape}.")

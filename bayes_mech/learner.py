@@ -223,13 +223,13 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
 
     def _check_data(self, X, y, z):
         X = check_array(X, "X", ndim=2, min_rows=2)
-        y = check_labels(y, "y", min_rows=2)
+        y = check_labels(y, "y", min_rows=2, warn_column=True)
         z = check_array(z, "z", ndim=2, allow_1d=True, min_rows=2, dtype=None)
         check_consistent_length(X=X, y=y, z=z)
         if np.unique(y).size < 2:
             raise ValueError(
-                f"y must take at least 2 distinct values to learn from; got the single value "
-                f"{y[0]!r} in all {y.size} rows."
+                f"y must take at least 2 distinct values to learn from (one class or one value "
+                f"has no effect to deconfound); got the single value {y[0]!r} in all {y.size} rows."
             )
         if z.shape[1] == 1:
             z = z[:, 0]

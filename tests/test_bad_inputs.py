@@ -826,7 +826,7 @@ CASES = [
         "predict-other-n-features",
         lambda c: c.learner.predict(c.X[:, :1]),
         ValueError,
-        ["X has 1 features", "fitted with 2 features"],
+        ["X has 1 features", "expecting 2 features"],
     ),
     (
         "predict-X-nan",

@@ -328,7 +328,7 @@ def test_bad_input(a1, kwargs, data, exc, match):
 
 def test_predict_with_wrong_number_of_features(a1_learner):
     with pytest.raises(
-        ValueError, match="X has 3 features, but MechanismLearner was fitted with 2"
+        ValueError, match="X has 3 features, but MechanismLearner is expecting 2 features as input"
     ):
         a1_learner.predict(np.zeros((4, 3)))
 

