@@ -163,7 +163,7 @@ def select_n_components(
         and mixture_kwargs.get("means_init") is None
     )
     if nested:
-        starts = _nested_starts(X, W, int(min(cands.max(), n_positive)), random_state)
+        starts = _NestedStarts(X, W, int(min(cands.max(), n_positive)), random_state)
     active = np.ones(n_batch, dtype=bool)
     best = np.full(n_batch, np.inf)
     rises = np.zeros(n_batch, dtype=np.int64)
@@ -177,7 +177,7 @@ def select_n_components(
             continue
         kwargs = dict(mixture_kwargs)
         if nested:
-            kwargs["means_init"] = starts[run, :k]
+            kwargs["means_init"] = starts.first(k, np.flatnonzero(run))
         gm = WeightedGaussianMixture(k, random_state=random_state, **kwargs)
         sw = weights if weights.ndim == 1 else W[run]
         gm.fit(X, sample_weight=sw)
@@ -200,16 +200,29 @@ def select_n_components(
     return SelectionResult(chosen, criterion, cands, scores, None, fits)
 
 
-def _nested_starts(X: np.ndarray, W: np.ndarray, k_max: int, random_state) -> np.ndarray:
-    """Initial means ``(B, k_max, d)`` from one weighted k-means++ run per batch member.
+class _NestedStarts:
+    """Initial means from weighted k-means++ runs, nested across candidate ``K``.
 
-    k-means++ places centres one at a time, so the first ``K`` of a ``k_max`` run are a k-means++
+    k-means++ places centres one at a time, so the first ``K`` of a longer run are a k-means++
     initialisation for ``K``: every candidate grows the previous one's start by one centre. The
     criterion then compares nested starts rather than unrelated random ones (a smoother curve in
-    ``K``), and initialising costs one k-means++ run per member instead of one per candidate.
+    ``K``). A member first gets a run of ``FIRST_RUN`` centres, and a run of ``k_max`` only if it
+    goes past that: with per-draw selection over hundreds of weight vectors (a regression grid)
+    one long run each cost more than all the EM fits.
     """
-    rng = check_random_state(random_state)
-    out = np.empty((W.shape[0], k_max, X.shape[1]))
-    for b in range(W.shape[0]):
-        out[b] = weighted_kmeans_plusplus(X, k_max, W[b], rng)
-    return out
+
+    FIRST_RUN = 4
+
+    def __init__(self, X, W, k_max: int, random_state):
+        self.X, self.W, self.k_max = X, W, k_max
+        self.rng = check_random_state(random_state)
+        self.means = np.empty((W.shape[0], k_max, X.shape[1]))
+        self.depth = np.zeros(W.shape[0], dtype=np.int64)
+
+    def first(self, k: int, rows: np.ndarray) -> np.ndarray:
+        """The first ``k`` centres of the members ``rows``, shape ``(len(rows), k, d)``."""
+        for b in rows[self.depth[rows] < k].tolist():
+            depth = self.k_max if self.depth[b] else min(self.k_max, max(k, self.FIRST_RUN))
+            self.means[b, :depth] = weighted_kmeans_plusplus(self.X, depth, self.W[b], self.rng)
+            self.depth[b] = depth
+        return self.means[rows, :k]
