@@ -19,11 +19,12 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
 from bayes_mech._ensemble import EnsemblePredictorMixin
+from bayes_mech._features import FeatureSpaceMixin
 from bayes_mech._reporting import ReportingMixin
 from bayes_mech._validation import (
     check_array,
@@ -35,7 +36,7 @@ from bayes_mech._validation import (
 )
 from bayes_mech.mechanisms.resolve import resolve_mechanism
 from bayes_mech.resamplers import RESAMPLERS, FrontDoorProblem
-from bayes_mech.resamplers._base import MixtureResampler, warn_if_constant_columns
+from bayes_mech.resamplers._base import MixtureResampler
 from bayes_mech.resamplers.auto import WEIGHTED
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
@@ -52,7 +53,9 @@ from bayes_mech.weights import (
 __all__ = ["MechanismLearner"]
 
 
-class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixin, BaseEstimator):
+class MechanismLearner(
+    FeatureSpaceMixin, EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Train any estimator on deconfounded front-door data, once per mechanism posterior draw.
 
     Parameters
@@ -88,8 +91,10 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         Pareto-smooth the log-weights before use.
     data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"
         Multiply each draw's weights by Dirichlet(1, ..., 1) row weights (ignored when S = 1).
-    feature_map : transformer with inverse_transform, optional
+    feature_map : transformer with inverse_transform or "pca", optional
         Fit the mixtures in its space (e.g. ``PCA(32)`` for images); samples are mapped back.
+        ``"pca"``: principal components explaining 95 % of the variance, at most as many as
+        the front-door weights' effective rows identify (see ``bayes_mech._features``).
     n_jobs : int, optional
         Members trained in parallel through joblib (any joblib backend).
     random_state : None, int or numpy RandomState/Generator
@@ -213,7 +218,9 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         if n_jobs == 0:
             raise ValueError("n_jobs must be None or a non-zero integer (joblib's); got 0.")
         fm = self.feature_map
-        if fm is not None and not all(
+        if isinstance(fm, str):
+            check_option(fm, "feature_map", ("pca",))
+        elif fm is not None and not all(
             hasattr(fm, a) for a in ("fit", "transform", "inverse_transform")
         ):
             raise TypeError(
@@ -349,26 +356,6 @@ class MechanismLearner(EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixi
         if not issubclass(RESAMPLERS[name], MixtureResampler):
             return {}  # the causal bootstrap resamples rows: there are no mixtures to shape
         return {k: getattr(self, k) for k in ("n_components", "covariance_type", "device")}
-
-    def _map_features(self, X: np.ndarray, name: str) -> np.ndarray:
-        """The coordinates the resampler models: ``feature_map``'s, or X (the bootstrap's rows)."""
-        self.feature_map_ = None
-        if name == "bootstrap":
-            return X
-        if self.feature_map is None:
-            warn_if_constant_columns(X, "X")
-            return X
-        self.feature_map_ = clone(self.feature_map).fit(X)
-        Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
-        warn_if_constant_columns(Xf, "feature_map space")
-        return Xf
-
-    def _unmap_features(self, samples: np.ndarray) -> np.ndarray:
-        """Samples (S, M, n, d') in the feature map's space back in the units of X."""
-        if self.feature_map_ is None:
-            return samples
-        flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
-        return np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
         self.resampler_reason_ = getattr(resampler, "reason_", "chosen by the user")

@@ -9,6 +9,8 @@
 - ``<!-- calibration-table -->`` is replaced by the table of ``benchmarks/results/
   calibration.json``, rendered by ``benchmarks/bench_calibration.py`` itself, so the concepts
   page shows the committed measurements and nothing typed by hand.
+- ``<!-- demo-table -->`` is replaced by the Table-1 summary of ``benchmarks/results/demo/
+  results.json`` (the README's own block, from ``format_readme_summary``).
 """
 
 from __future__ import annotations
@@ -168,7 +170,20 @@ def _calibration_table() -> str:
     return module.format_table(json.loads(results.read_text(encoding="utf-8")))
 
 
+def _demo_table() -> str:
+    import json
+
+    from bayes_mech.experiments._report import format_readme_summary
+
+    results = BENCHMARKS / "demo" / "results.json"
+    if not results.is_file():
+        return '!!! note "No demo run committed yet"\n'
+    return format_readme_summary(json.loads(results.read_text(encoding="utf-8")))
+
+
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    if "<!-- demo-table -->" in markdown:
+        markdown = markdown.replace("<!-- demo-table -->", _demo_table())
     if "<!-- calibration-table -->" in markdown:
         markdown = markdown.replace("<!-- calibration-table -->", _calibration_table())
     if "<!-- cli-help -->" in markdown:

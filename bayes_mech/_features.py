@@ -1,0 +1,105 @@
+"""The space the mixtures are fitted in: ``feature_map="pca"`` and the dimension check.
+
+A Gaussian mixture over ``d`` columns needs ``K (d + d (d + 1) / 2) + K - 1`` free parameters
+with full covariances, and the front-door weights often leave only a few hundred effective rows
+(Kish ESS). Past the point where even one component has more parameters than effective rows, the
+identified-K rule of :func:`~bayes_mech.select_n_components` pins K to 1 and the mixture cannot
+represent a multi-modal :math:`p(x \\mid do(y))`. The learner says so, with the numbers, and
+``feature_map="pca"`` reduces ``x`` to as many principal components as the weights support.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+
+from bayes_mech.mixture._base import MixtureWarning
+from bayes_mech.mixture._covariances import n_parameters
+from bayes_mech.resamplers._base import warn_if_constant_columns
+
+__all__ = [
+    "PCA_VARIANCE",
+    "FeatureSpaceMixin",
+    "fit_feature_map",
+    "pca_n_components",
+    "warn_if_high_dimensional",
+]
+
+#: Share of the variance of ``X`` that ``feature_map="pca"`` keeps (unless the weights allow fewer).
+PCA_VARIANCE = 0.95
+
+
+def pca_n_components(X: np.ndarray, n_eff: float) -> int:
+    """Principal components for ``feature_map="pca"``.
+
+    The fewest components that explain :data:`PCA_VARIANCE` of the variance, but no more than
+    the largest ``q`` whose single full-covariance Gaussian (``q + q (q + 1) / 2`` parameters)
+    has fewer parameters than ``n_eff / 2`` (so that at least K = 2 can be identified).
+    """
+    eig = np.linalg.eigvalsh(np.atleast_2d(np.cov(X, rowvar=False)))[::-1].clip(min=0.0)
+    ratios = eig / eig.sum() if eig.sum() > 0 else np.ones_like(eig) / eig.size
+    q_variance = int(np.searchsorted(np.cumsum(ratios), PCA_VARIANCE) + 1)
+    q_identified = 1
+    while n_parameters("full", 1, q_identified + 1) < n_eff / 2:
+        q_identified += 1
+    return int(max(1, min(q_variance, q_identified, X.shape[1])))
+
+
+def fit_feature_map(feature_map, X: np.ndarray, n_eff: float):
+    """The fitted feature map: a clone of the user's transformer, or the ``"pca"`` shorthand
+    (an exact, deterministic PCA: ``svd_solver="full"``)."""
+    if isinstance(feature_map, str):  # "pca" (checked in the learner's parameter validation)
+        return PCA(pca_n_components(X, n_eff), svd_solver="full").fit(X)
+    return clone(feature_map).fit(X)
+
+
+def warn_if_high_dimensional(
+    n_features: int, n_eff: float, covariance_type: str, where: str, stacklevel: int = 2
+) -> None:
+    """Warn when a 2-component mixture has at least as many free parameters as effective rows
+    (the identified-K rule then keeps K = 1) but would not in two dimensions, so that reducing
+    the dimension helps. Weights too thin for a 2-D mixture are the ``FrontDoorWeightWarning``'s
+    to report."""
+    k2 = n_parameters(covariance_type, 2, n_features)
+    if k2 < n_eff or n_parameters(covariance_type, 2, 2) >= n_eff:
+        return
+    warnings.warn(
+        f"The mixtures model {n_features} dimensions ({where}) but the front-door weights leave "
+        f"N_eff = {n_eff:.0f} effective rows (smallest over intervention values, median over "
+        f"draws): a 2-component {covariance_type}-covariance mixture has {k2} free parameters, so "
+        f"K cannot rise above 1 and p(x | do(y)) is modelled as one Gaussian. Reduce the "
+        f"dimension first: feature_map='pca' (or a PCA(q) of your own), or use "
+        f"covariance_type='diag'.",
+        MixtureWarning,
+        stacklevel=stacklevel,
+    )
+
+
+class FeatureSpaceMixin:
+    """The learner's map between ``X`` and the space its resampler models."""
+
+    def _map_features(self, X: np.ndarray, name: str) -> np.ndarray:
+        """The coordinates the resampler models: ``feature_map``'s, or X (the bootstrap's rows)."""
+        self.feature_map_ = None
+        if name == "bootstrap":
+            return X
+        n_eff = float(self.weight_diagnostics_["ess"].median("draw").min())
+        if self.feature_map is None:
+            Xf, where = X, "X"
+        else:
+            self.feature_map_ = fit_feature_map(self.feature_map, X, n_eff)
+            Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
+            where = "feature_map space"
+        warn_if_constant_columns(Xf, where)
+        warn_if_high_dimensional(Xf.shape[1], n_eff, self.covariance_type, where, stacklevel=5)
+        return Xf
+
+    def _unmap_features(self, samples: np.ndarray) -> np.ndarray:
+        """Samples (S, M, n, d') in the feature map's space back in the units of X."""
+        if self.feature_map_ is None:
+            return samples
+        flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+        return np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
