@@ -138,3 +138,21 @@ def test_format_table_layout():
 def test_format_table_single_seed_has_no_sd():
     text = format_table(_fake_results(1))
     assert "±" not in text.split("\n\n")[0].replace("Mean ± sd", "")
+
+
+def test_machine_record_names_cpu_flags_blas_and_threads(monkeypatch):
+    from bayes_mech.experiments import _machine
+    from bayes_mech.experiments._provenance import SIMD_FLAGS
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    info = _machine()
+    assert set(info["cpu_flags"]) <= set(SIMD_FLAGS)
+    # numpy links a BLAS; its entry names the implementation and its thread count.
+    blas = [lib for lib in info["blas"] if lib["user_api"] == "blas"]
+    assert blas and all(isinstance(lib["num_threads"], int) for lib in blas)
+    assert all(lib["internal_api"] in ("openblas", "mkl", "blis", "flexiblas") for lib in blas)
+    assert info["thread_env"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert (
+        info["thread_env"]["MKL_NUM_THREADS"] is None
+        or "MKL_NUM_THREADS" in __import__("os").environ
+    )

@@ -89,6 +89,32 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: The instruction-set extensions that decide BLAS and torch kernels' speed on x86 and ARM.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "amx_tile",
+              "neon", "asimd", "sve")  # fmt: skip
+
+
+def _cpu_flags() -> list[str]:
+    """The CPU's SIMD extensions among :data:`SIMD_FLAGS` (``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in SIMD_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
+def _blas() -> list[dict]:
+    """The BLAS/OpenMP libraries loaded in this process, their versions and thread counts."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("user_api", "internal_api", "version", "num_threads", "architecture")
+    return [{k: lib.get(k) for k in keys if lib.get(k) is not None} for lib in threadpool_info()]
+
+
 def _machine() -> dict:
     import torch
 
@@ -97,7 +123,14 @@ def _machine() -> dict:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_model": _cpu_model(),
+        "cpu_flags": _cpu_flags(),
         "cpu_count": cores,
+        # Ratios against numpy/scikit-learn depend on the BLAS they ran on and its threads.
+        "blas": _blas(),
+        "thread_env": {
+            k: os.environ.get(k)
+            for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        },
         "torch_threads": torch.get_num_threads(),
         # Wall times are only comparable between runs on an equally quiet machine.
         "load_average": [round(x, 2) for x in os.getloadavg()]
