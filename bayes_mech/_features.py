@@ -43,7 +43,7 @@ def pca_n_components(X: np.ndarray, n_eff: float) -> int:
     ratios = eig / eig.sum() if eig.sum() > 0 else np.ones_like(eig) / eig.size
     q_variance = int(np.searchsorted(np.cumsum(ratios), PCA_VARIANCE) + 1)
     q_identified = 1
-    while n_parameters("full", 1, q_identified + 1) < n_eff / 2:
+    while q_identified < X.shape[1] and n_parameters("full", 1, q_identified + 1) < n_eff / 2:
         q_identified += 1
     return int(max(1, min(q_variance, q_identified, X.shape[1])))
 

@@ -193,16 +193,23 @@ def choose_n_components(
         return np.array(
             [check_positive_int(n_components[v], f"n_components[{v}]") for v in keys.tolist()]
         )
-    chosen, _ = select_n_components(
-        standardize_columns(X)[0],
+    chosen = _select(standardize_columns(X)[0], weights, n_components, covariance_type, seed)
+    return np.atleast_1d(np.asarray(chosen.n_components, dtype=int))
+
+
+def _select(Z, weights, criterion, covariance_type, seed, device=None):
+    """The resamplers' K selection: :data:`K_CANDIDATES`, :data:`PATIENCE`, in standardised
+    coordinates ``Z``."""
+    return select_n_components(
+        Z,
         sample_weight=weights,
         candidates=K_CANDIDATES,
-        criterion=n_components,
+        criterion=criterion,
         covariance_type=covariance_type,
         random_state=seed,
         patience=PATIENCE,
+        device=device,
     )
-    return np.atleast_1d(np.asarray(chosen, dtype=int))
 
 
 def _select_and_draw(X, log_weights, criterion, n_samples, *, covariance_type, seed, device):
@@ -212,16 +219,7 @@ def _select_and_draw(X, log_weights, criterion, n_samples, *, covariance_type, s
     n_draws, n_values, n_rows = W.shape
     fit_seed, sample_seed = (int(v) for v in check_random_state(seed).randint(0, 2**31 - 1, 2))
     Z, center, spread = standardize_columns(X)
-    result = select_n_components(
-        Z,
-        sample_weight=W.reshape(-1, n_rows),
-        candidates=K_CANDIDATES,
-        criterion=criterion,
-        covariance_type=covariance_type,
-        random_state=fit_seed,
-        patience=PATIENCE,
-        device=device,
-    )
+    result = _select(Z, W.reshape(-1, n_rows), criterion, covariance_type, fit_seed, device)
     ks = np.asarray(result.n_components, dtype=np.int64)
     groups = []
     for K in np.unique(ks).tolist():
