@@ -18,7 +18,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names
 
-from bayes_mech._validation import check_array, check_labels
+from bayes_mech._labels import check_any_labels
+from bayes_mech._validation import check_array
 from bayes_mech.exceptions import NotFittedError, VoteShareWarning
 
 __all__ = [
@@ -291,7 +292,7 @@ class EnsemblePredictorMixin:
         """Accuracy (classifiers) or R² (regressors) of :meth:`predict` on ``(X, y)``."""
         from sklearn.metrics import accuracy_score, r2_score
 
-        y = check_labels(y, "y")
+        y = check_any_labels(y, "y")
         metric = r2_score if self._is_regressor else accuracy_score
         return float(metric(y, self.predict(X)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayes_mech._labels import encode
 from bayes_mech.exceptions import NotFittedError
 from bayes_mech.resamplers._program import sample_do
 
@@ -21,7 +22,9 @@ class ReportingMixin:
         """Rows of ``x ~ p(x | do(y = value))`` from the fitted sampler, shape (n_samples, d).
 
         Runs ``poutine.do(self.interventional_model_, {"y": value})``; draws are mixed uniformly
-        over the posterior, so the spread includes the mechanism's uncertainty.
+        over the posterior, so the spread includes the mechanism's uncertainty. ``value`` is in
+        the user's labels; the Pyro program itself, like the mechanism, takes a label's index
+        into ``y_encoding_`` when ``y`` held labels that are not numbers.
         """
         if getattr(self, "interventional_model_", None) is None:
             raise NotFittedError(
@@ -29,6 +32,7 @@ class ReportingMixin:
                 f"this learner ran {getattr(self, 'resampler_', None) and self.resampler_.name!r}"
                 " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
             )
+        value = encode(value, getattr(self, "y_encoding_", None), "value")  # a label's index
         return sample_do(self.interventional_model_, value, n_samples, random_state)
 
     def save(self, path):

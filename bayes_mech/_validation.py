@@ -25,6 +25,7 @@ __all__ = [
     "check_positive_int",
     "check_random_state",
     "check_sample_weight",
+    "flatten_column",
     "resolve_device",
     "seed_from",
     "torch_generator",
@@ -143,19 +144,25 @@ def _writable(arr: np.ndarray) -> np.ndarray:
     return arr if arr.flags.writeable else arr.copy()
 
 
-def check_labels(y, name: str = "y", *, min_rows: int = 1, warn_column: bool = False) -> np.ndarray:
-    """Validate a 1-D vector of labels or values (a column vector is flattened, with scikit-learn's
-    ``DataConversionWarning`` if ``warn_column``, as its ``column_or_1d(warn=True)``)."""
-    arr = as_numpy(y, name)
+def flatten_column(arr: np.ndarray, name: str, *, warn: bool) -> np.ndarray:
+    """A column vector (n, 1) flattened to (n,), with scikit-learn's ``DataConversionWarning``
+    if ``warn`` (as its ``column_or_1d(warn=True)``); other shapes as they are."""
     if arr.ndim == 2 and arr.shape[1] == 1:
-        if warn_column:
+        if warn:
             warnings.warn(
                 f"A column-vector {name} was passed when a 1d array was expected; it is "
                 f"flattened. Pass {name} of shape (n_samples,), for example using ravel().",
                 DataConversionWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         arr = arr[:, 0]
+    return arr
+
+
+def check_labels(y, name: str = "y", *, min_rows: int = 1, warn_column: bool = False) -> np.ndarray:
+    """Validate a 1-D vector of labels or values (a column vector is flattened, with scikit-learn's
+    ``DataConversionWarning`` if ``warn_column``, as its ``column_or_1d(warn=True)``)."""
+    arr = flatten_column(as_numpy(y, name), name, warn=warn_column)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D of shape (n_samples,); got shape {arr.shape}.")
     if arr.shape[0] < min_rows:

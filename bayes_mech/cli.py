@@ -153,16 +153,20 @@ def _split(spec: str | None) -> list[str] | None:
     return names
 
 
-def select_columns(frame, names: list[str], role: str, source: str) -> np.ndarray:
-    """The named numeric columns as a float array; clear errors for missing or text columns."""
-    import pandas as pd
-
+def _check_present(frame, names: list[str], role: str, source: str) -> None:
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise CLIError(
             f"{role} column(s) {', '.join(map(repr, missing))} not in {source}; available "
             f"columns: {', '.join(map(str, frame.columns))}."
         )
+
+
+def select_columns(frame, names: list[str], role: str, source: str) -> np.ndarray:
+    """The named numeric columns as a float array; clear errors for missing or text columns."""
+    import pandas as pd
+
+    _check_present(frame, names, role, source)
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     for name in names:
@@ -180,7 +184,25 @@ def select_columns(frame, names: list[str], role: str, source: str) -> np.ndarra
     return frame[names].to_numpy(dtype=np.float64)
 
 
+def select_labels(frame, name: str, role: str, source: str) -> np.ndarray:
+    """One column as numbers if it holds numbers, else as text labels (class names)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    _check_present(frame, [name], role, source)
+    col = frame[name]
+    if is_numeric_dtype(col.dtype) or is_bool_dtype(col.dtype):
+        return select_columns(frame, [name], role, source)[:, 0]
+    if col.isna().any():
+        raise CLIError(
+            f"{role} column {name!r} in {source} has {int(col.isna().sum())} missing "
+            "label(s); drop or fill them first."
+        )
+    return col.astype(str).to_numpy()
+
+
 def _is_discrete(y: np.ndarray) -> bool:
+    if y.dtype.kind in "OUS":
+        return True  # text labels are classes
     from sklearn.utils.multiclass import type_of_target
 
     return type_of_target(y) in ("binary", "multiclass")
@@ -274,13 +296,16 @@ def _cmd_fit(args) -> int:
     overlap = set(cause) & set(mechanism) | (set(cause) | set(mechanism)) & set(effect)
     if overlap:
         raise CLIError(f"column(s) {sorted(overlap)} are given more than one role.")
-    y = select_columns(frame, cause, "cause", source)[:, 0]
-    z = select_columns(frame, mechanism, "mechanism", source)
+    y = select_labels(frame, cause[0], "cause", source)
+    if len(mechanism) == 1:
+        z = select_labels(frame, mechanism[0], "mechanism", source)[:, None]
+    else:
+        z = select_columns(frame, mechanism, "mechanism", source)
     X = select_columns(frame, effect, "effect", source)
     discrete = _is_discrete(y)
-    if discrete:
+    if discrete and y.dtype.kind == "f":
         y = y.astype(np.int64)
-    if _is_discrete(z.ravel()) and z.shape[1] == 1:
+    if _is_discrete(z.ravel()) and z.shape[1] == 1 and z.dtype.kind == "f":
         z = z.astype(np.int64)  # a categorical mechanism (e.g. digit identity)
     estimator = make_estimator(args.estimator, discrete)
     if args.n_draws < 1:

@@ -45,7 +45,16 @@ _FITTED_JSON = (
     "resampler_reason_",
     "frontdoor_strength_",
 )
-_FITTED_ARRAYS = ("interventions_", "classes_", "residual_std_", "residuals_")
+#: ``y_encoding_`` / ``z_encoding_``: the user's labels when they are not numbers (None, and
+#: absent from the file, otherwise or in files written before labels of any type).
+_FITTED_ARRAYS = (
+    "interventions_",
+    "classes_",
+    "residual_std_",
+    "residuals_",
+    "y_encoding_",
+    "z_encoding_",
+)
 _DIAG_VARS = ("ess", "ess_fraction", "khat", "max_weight_ratio")
 
 
@@ -87,7 +96,9 @@ def save_learner(learner, path) -> Path:
     for name in _FITTED_ARRAYS:
         value = getattr(learner, name, None)
         if value is not None:
-            arrays[name] = np.asarray(value)
+            value = np.asarray(value)
+            # npz is read without pickle, so labels stored as Python objects go as strings
+            arrays[name] = value.astype(str) if value.dtype == object else value
     for name, value in learner.draws_.items():
         arrays[f"draws/{name}"] = value.detach().cpu().numpy()
     for name in _DIAG_VARS:
@@ -279,7 +290,7 @@ def load(path, trusted=None):
     learner.mixture_fit_ = getattr(resampler, "fit_", None)
     # The g-formula's program needs the mechanism, which is not saved: it is None after a load.
     learner.interventional_model_ = (
-        resampler.interventional_model(learner.interventions_, learner.feature_map_)
+        resampler.interventional_model(learner._intervention_codes(), learner.feature_map_)
         if name == "cwgmm"
         else None
     )

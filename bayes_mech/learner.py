@@ -25,11 +25,11 @@ from tqdm.auto import tqdm
 
 from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._features import FeatureSpaceMixin
+from bayes_mech._labels import LabelsMixin, check_any_labels
 from bayes_mech._reporting import ReportingMixin
 from bayes_mech._validation import (
     check_array,
     check_consistent_length,
-    check_labels,
     check_option,
     check_positive_int,
     check_random_state,
@@ -40,8 +40,6 @@ from bayes_mech.resamplers._base import MixtureResampler
 from bayes_mech.resamplers.auto import WEIGHTED
 from bayes_mech.weights import (
     bayesian_bootstrap_log_weights,
-    check_interventions,
-    default_interventions,
     frontdoor_log_weights,
     frontdoor_strength,
     normalize_log_weights,
@@ -54,7 +52,12 @@ __all__ = ["MechanismLearner"]
 
 
 class MechanismLearner(
-    FeatureSpaceMixin, EnsemblePredictorMixin, ReportingMixin, MetaEstimatorMixin, BaseEstimator
+    LabelsMixin,
+    FeatureSpaceMixin,
+    EnsemblePredictorMixin,
+    ReportingMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Train any estimator on deconfounded front-door data, once per mechanism posterior draw.
 
@@ -109,6 +112,11 @@ class MechanismLearner(
     draws_ : dict of str to Tensor
         Posterior draws, leading axis S.
     interventions_ : ndarray of shape (M,) or (M, d_y)
+        In the user's labels (as ``classes_``).
+    y_encoding_, z_encoding_ : ndarray or None
+        The distinct labels of ``y`` (``z``) when they are not numbers (words, pandas
+        categoricals); the mechanism, the weights and the samplers see their indices, so
+        ``mechanism_`` and ``interventional_model_`` take a label's index. None for numbers.
     log_weights_ : Tensor of shape (S, M, N)
         Front-door log-weights with the Bayesian-bootstrap factor.
     weight_diagnostics_ : xarray.Dataset
@@ -230,7 +238,7 @@ class MechanismLearner(
 
     def _check_data(self, X, y, z):
         X = check_array(X, "X", ndim=2, min_rows=2)
-        y = check_labels(y, "y", min_rows=2, warn_column=True)
+        y, z = self._encode_labels(check_any_labels(y, "y", min_rows=2, warn_column=True), z)
         z = check_array(z, "z", ndim=2, allow_1d=True, min_rows=2, dtype=None)
         check_consistent_length(X=X, y=y, z=z)
         if np.unique(y).size < 2:
@@ -259,9 +267,10 @@ class MechanismLearner(
         X : array-like of shape (n_samples, n_features)
             Effect (the predictor's input).
         y : array-like of shape (n_samples,)
-            Cause (the target).
+            Cause (the target): numbers, or class labels of any type (str, bool, pandas
+            categorical), which predictions, ``classes_`` and ``interventions_`` keep.
         z : array-like of shape (n_samples,) or (n_samples, d_z)
-            Mechanism.
+            Mechanism; a single column of labels (words) is categorical.
 
         Returns
         -------
@@ -316,10 +325,7 @@ class MechanismLearner(
             self.mechanism_.fit(y, z, random_state=seeds["mechanism"])
         self.y_kind_ = self.mechanism_.y_kind_
         self._check_task()
-        if self.interventions is None:
-            self.interventions_ = default_interventions(y, y_kind=self.y_kind_)
-        else:
-            self.interventions_ = check_interventions(y, self.interventions, self.y_kind_)
+        self._set_interventions(y)
         if self.n_draws == 1:
             self.draws_ = self.mechanism_.posterior_mean()
         else:
@@ -339,16 +345,16 @@ class MechanismLearner(
         The diagnostics describe the mechanism's weights alone, without the bootstrap factor,
         so the 1 % ESS threshold means the same for S = 1 and S > 1.
         """
-        mech_lw = frontdoor_log_weights(self.mechanism_, y, z, self.interventions_, self.draws_)
+        mech, values = self.mechanism_, self._intervention_codes()
+        mech_lw = frontdoor_log_weights(mech, y, z, values, self.draws_)
         self.weight_diagnostics_ = weight_diagnostics(mech_lw, self._intervention_coords())
-        mech, values = self.mechanism_, self.interventions_
         self.frontdoor_strength_ = frontdoor_strength(mech_lw, y, values, mechanism=mech, z=z)
         lw = normalize_log_weights(mech_lw + row_lw.unsqueeze(1))
         if self.weight_smoothing == "psis":
             lw = smooth_weights(lw, method="psis")
         self.log_weights_ = lw
         return FrontDoorProblem(
-            X, y, z, self.mechanism_, self.draws_, self.interventions_, lw, row_lw,
+            X, y, z, self.mechanism_, self.draws_, values, lw, row_lw,
             self.weight_diagnostics_,
         )  # fmt: skip
 
@@ -368,10 +374,11 @@ class MechanismLearner(
         if resampler.name == "gformula":
             kwargs = {"mechanism": self.mechanism_, "draws": self.draws_}
         self.interventional_model_ = resampler.interventional_model(
-            self.interventions_, self.feature_map_, **kwargs
+            self._intervention_codes(), self.feature_map_, **kwargs
         )
 
     def _check_task(self) -> None:
+        self._check_label_task()
         if self.y_kind_ == "discrete" and self._is_regressor:
             return  # a regressor on class labels is legal (e.g. ordinal y); nothing to check
         if self.y_kind_ == "continuous" and not self._is_regressor:

@@ -639,11 +639,36 @@ CASES = [
         ValueError,
         ["Complex data not supported", "X must hold real numbers"],
     ),
+    # Labels of any type (issue #16): words are fine, missing or mixed labels are not.
     (
-        "fit-y-strings",
-        lambda c: small_learner().fit(c.X, np.array(["a", "b"] * 30), c.z),
+        "fit-y-label-missing",
+        lambda c: small_learner().fit(c.X, np.array(["a", None] * (N // 2), dtype=object), c.z),
+        ValueError,
+        ["y must have a label in every row", f"{N // 2} missing", "row(s) [1, 3, 5"],
+    ),
+    (
+        "fit-y-labels-mixed-types",
+        lambda c: small_learner().fit(c.X, np.array(["a", 1.5] * (N // 2), dtype=object), c.z),
         TypeError,
-        ["y must hold numbers", "<U1"],
+        ["y must hold labels of one type", "['float', 'str']", "astype(str)"],
+    ),
+    (
+        "fit-y-words-regressor",
+        lambda c: small_learner(LinearRegression()).fit(c.X, np.array(["a", "b"] * 30), c.z),
+        ValueError,
+        ["estimator is a regressor", "not numbers", "['a', 'b']", "classifier"],
+    ),
+    (
+        "fit-y-words-unseen-intervention",
+        lambda c: small_learner(interventions=["a", "c"]).fit(c.X, np.array(["a", "b"] * 30), c.z),
+        ValueError,
+        ["interventions must name labels seen in fit", "['a', 'b']", "['c']"],
+    ),
+    (
+        "fit-one-intervention-classifier",
+        lambda c: small_learner(interventions=[2]).fit(c.X, c.y, c.z),
+        ValueError,
+        ["interventions must hold at least 2 classes for a classifier", "[2]"],
     ),
     (
         "fit-X-short",
