@@ -60,10 +60,13 @@ class ReportingMixin:
         times = ", ".join(f"{k} {v:.2f}s" for k, v in self.fit_times_.items())
         khat = np.nanmax(diag["khat"].values) if np.isfinite(diag["khat"].values).any() else np.nan
         res = self.resampler_
+        names = getattr(self, "covariate_names_", None)
+        covariates = f"  covariates: {', '.join(names)} (conditional front door)\n" if names else ""
         return (
             f"{type(self).__name__}: N = {self.n_samples_fit_}, "
             f"M = {len(self.interventions_)} intervention values, "
             f"S = {len(self.estimators_)} draws\n"
+            f"{covariates}"
             f"  resampler = {res.name} ({self.resampler_reason_})\n"
             f"  {res.describe(self._value_labels())}\n"
             f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}, "

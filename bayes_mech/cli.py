@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--cause", required=True, metavar="COL", help="the target y")
     fit.add_argument("--mechanism", required=True, metavar="COL[,COL...]", help="mediator z")
     fit.add_argument("--effect", metavar="COL[,COL...]", help="features x (default: the rest)")
+    fit.add_argument(
+        "--covariates",
+        metavar="COL[,COL...]",
+        help="observed covariates c on the back-door paths (numeric or text columns; the "
+        "conditional front door)",
+    )
     fit.add_argument("--estimator", required=True, choices=list(ESTIMATORS))
     fit.add_argument("--n-draws", type=int, default=32, metavar="S", help="default: 32")
     fit.add_argument("--n-components", default="bic", metavar="K|bic|dp", help="default: bic")
@@ -288,14 +294,18 @@ def _cmd_fit(args) -> int:
     if len(cause) != 1:
         raise CLIError(f"--cause takes one column; got {len(cause)}: {args.cause!r}.")
     mechanism = _split(args.mechanism)
+    covariates = _split(args.covariates) or []
     effect = _split(args.effect)
     if effect is None:
-        effect = [c for c in frame.columns if c not in cause + mechanism]
+        effect = [c for c in frame.columns if c not in cause + mechanism + covariates]
         if not effect:
             raise CLIError(f"{source} has no columns left for the effect after cause/mechanism.")
-    overlap = set(cause) & set(mechanism) | (set(cause) | set(mechanism)) & set(effect)
+    roles = [cause, mechanism, effect, covariates]
+    overlap = {c for i, a in enumerate(roles) for b in roles[i + 1 :] for c in set(a) & set(b)}
     if overlap:
         raise CLIError(f"column(s) {sorted(overlap)} are given more than one role.")
+    if covariates:
+        _check_present(frame, covariates, "covariate", source)
     y = select_labels(frame, cause[0], "cause", source)
     if len(mechanism) == 1:
         z = select_labels(frame, mechanism[0], "mechanism", source)[:, None]
@@ -319,13 +329,23 @@ def _cmd_fit(args) -> int:
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        learner.fit(X, y, z if z.shape[1] > 1 else z[:, 0])
+        learner.fit(
+            X,
+            y,
+            z if z.shape[1] > 1 else z[:, 0],
+            covariates=frame[covariates] if covariates else None,
+        )
     _report_warnings(caught)
     card = {
         "name": Path(args.out).name,
         "description": f"MechanismLearner fitted by `bayes-mech fit` on {source}.",
         "data": {"source": str(args.data), "n_rows": len(frame)},
-        "columns": {"cause": cause[0], "mechanism": mechanism, "effect": effect},
+        "columns": {
+            "cause": cause[0],
+            "mechanism": mechanism,
+            "effect": effect,
+            "covariates": covariates,
+        },
         "task": "classification" if discrete else "regression",
         "estimator": repr(estimator),
         "parameters": {

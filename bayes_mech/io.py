@@ -44,6 +44,7 @@ _FITTED_JSON = (
     "fit_times_",
     "resampler_reason_",
     "frontdoor_strength_",
+    "covariate_names_",
 )
 #: ``y_encoding_`` / ``z_encoding_``: the user's labels when they are not numbers (None, and
 #: absent from the file, otherwise or in files written before labels of any type).

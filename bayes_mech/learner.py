@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
+from bayes_mech._covariates import CovariatesMixin
 from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._features import FeatureSpaceMixin
 from bayes_mech._labels import LabelsMixin, check_any_labels
@@ -52,6 +53,7 @@ __all__ = ["MechanismLearner"]
 
 
 class MechanismLearner(
+    CovariatesMixin,
     LabelsMixin,
     FeatureSpaceMixin,
     EnsemblePredictorMixin,
@@ -259,7 +261,7 @@ class MechanismLearner(
         self.fit_times_[name] = time.perf_counter() - start
         bar.update(1)
 
-    def fit(self, X, y, z):
+    def fit(self, X, y, z, covariates=None):
         """Fit the mechanism, the front-door weights, the CW-GMMs and the ensemble.
 
         Parameters
@@ -271,6 +273,12 @@ class MechanismLearner(
             categorical), which predictions, ``classes_`` and ``interventions_`` keep.
         z : array-like of shape (n_samples,) or (n_samples, d_z)
             Mechanism; a single column of labels (words) is categorical.
+        covariates : DataFrame or array-like of shape (n_samples, q), optional
+            Observed covariates ``c`` on the back-door paths (they may affect ``y``, ``z`` and
+            ``x``): the conditional front door, with weights ``p(z | y, c) / p(z | y_n, c)``
+            (``bayes_mech._covariates``). Text and categorical columns are one-hot encoded.
+            The members still read ``x`` only: they estimate ``p(y | x)`` under
+            ``do(y)`` with ``c`` at its observed distribution.
 
         Returns
         -------
@@ -279,6 +287,7 @@ class MechanismLearner(
         self._check_params()
         _check_feature_names(self, X, reset=True)  # feature_names_in_ from a DataFrame
         X, y, z = self._check_data(X, y, z)
+        C = self._encode_covariates(covariates, y)
         rs = check_random_state(self.random_state)
         # Draw every seed up front, in a fixed order, so each stage is reproducible on its own.
         seeds = dict(
@@ -294,10 +303,10 @@ class MechanismLearner(
         bar = tqdm(total=5, desc="MechanismLearner", disable=not self.progress, leave=False)
         try:
             with self._stage("mechanism", bar):
-                self._fit_mechanism(y, z, seeds)
+                self._fit_mechanism(y, z, seeds, C)
             with self._stage("weights", bar):
                 row_lw = self._row_log_weights(S, N, seeds["bootstrap"])
-                problem = self._front_door_problem(X, y, z, row_lw)
+                problem = self._front_door_problem(X, y, z, row_lw, C)
             name = self.resampler
             with self._stage("feature_map", bar):
                 if name in WEIGHTED:  # "auto" says itself what it found
@@ -319,10 +328,17 @@ class MechanismLearner(
         self.n_samples_fit_ = N
         return self
 
-    def _fit_mechanism(self, y, z, seeds) -> None:
-        self.mechanism_ = resolve_mechanism(y, z, self.mechanism)
+    def _fit_mechanism(self, y, z, seeds, C=None) -> None:
+        self.mechanism_ = resolve_mechanism(y, z, self.mechanism, covariates=C is not None)
+        if C is not None and not self.mechanism_.supports_covariates:
+            raise TypeError(
+                f"mechanism {type(self.mechanism_).__name__} models p(z | y) without covariates;"
+                " with covariates use mechanism='auto', 'conditional-gaussian' (discrete y) or "
+                "'linear-gaussian' (continuous y), or a Mechanism with supports_covariates."
+            )
         if not hasattr(self.mechanism_, "y_kind_"):
-            self.mechanism_.fit(y, z, random_state=seeds["mechanism"])
+            c_kw = {} if C is None else {"covariates": C}  # user mechanisms may predate c
+            self.mechanism_.fit(y, z, random_state=seeds["mechanism"], **c_kw)
         self.y_kind_ = self.mechanism_.y_kind_
         self._check_task()
         self._set_interventions(y)
@@ -339,23 +355,25 @@ class MechanismLearner(
             return bayesian_bootstrap_log_weights(S, N, random_state=seed)
         return torch.full((S, N), -float(np.log(N)), dtype=torch.float64)
 
-    def _front_door_problem(self, X, y, z, row_lw) -> FrontDoorProblem:
+    def _front_door_problem(self, X, y, z, row_lw, C=None) -> FrontDoorProblem:
         """Front-door weights with their diagnostics, and the problem every resampler sees.
 
         The diagnostics describe the mechanism's weights alone, without the bootstrap factor,
         so the 1 % ESS threshold means the same for S = 1 and S > 1.
         """
         mech, values = self.mechanism_, self._intervention_codes()
-        mech_lw = frontdoor_log_weights(mech, y, z, values, self.draws_)
+        mech_lw = frontdoor_log_weights(mech, y, z, values, self.draws_, covariates=C)
         self.weight_diagnostics_ = weight_diagnostics(mech_lw, self._intervention_coords())
-        self.frontdoor_strength_ = frontdoor_strength(mech_lw, y, values, mechanism=mech, z=z)
+        self.frontdoor_strength_ = frontdoor_strength(
+            mech_lw, y, values, mechanism=mech, z=z, covariates=C
+        )
         lw = normalize_log_weights(mech_lw + row_lw.unsqueeze(1))
         if self.weight_smoothing == "psis":
             lw = smooth_weights(lw, method="psis")
         self.log_weights_ = lw
         return FrontDoorProblem(
             X, y, z, self.mechanism_, self.draws_, values, lw, row_lw,
-            self.weight_diagnostics_,
+            self.weight_diagnostics_, covariates=C,
         )  # fmt: skip
 
     def _resampler_params(self, name: str) -> dict:

@@ -271,7 +271,7 @@ def normalize_log_weights(log_weights, interventions=None) -> torch.Tensor:
 
 
 def frontdoor_log_weights(
-    mechanism, y, z, interventions=None, draws=None, *, row_log_weights=None
+    mechanism, y, z, interventions=None, draws=None, *, row_log_weights=None, covariates=None
 ) -> torch.Tensor:
     r"""Normalised front-door log-weights ``log w[s, m, n]`` (paper eq. 2).
 
@@ -298,6 +298,9 @@ def frontdoor_log_weights(
     row_log_weights : array-like of shape (n_samples,) or (n_draws, n_samples), optional
         Extra log row weights :math:`\log b_{sn}` multiplied in before normalising, e.g.
         :func:`bayesian_bootstrap_log_weights` for the data's finite-sample uncertainty.
+    covariates : array-like of shape (n_samples, q), optional
+        Observed covariates ``c_n`` of a mechanism fitted with them: the conditional front
+        door's weights ``p(z_n | y_m, c_n) / p(z_n | y_n, c_n)``.
 
     Returns
     -------
@@ -339,8 +342,9 @@ def frontdoor_log_weights(
     if draws is None:
         draws = mechanism.posterior_mean()
 
-    log_num = mechanism.log_prob(z_arr, interventions, draws)  # (S, N, M)
-    log_den = mechanism.log_prob_observed(z_arr, y_arr, draws)  # (S, N)
+    c_kw = {} if covariates is None else {"covariates": covariates}
+    log_num = mechanism.log_prob(z_arr, interventions, draws, **c_kw)  # (S, N, M)
+    log_den = mechanism.log_prob_observed(z_arr, y_arr, draws, **c_kw)  # (S, N)
     log_num = torch.as_tensor(log_num, dtype=torch.float64)
     log_den = torch.as_tensor(log_den, dtype=torch.float64)
     bad_num = torch.isnan(log_num) | torch.isposinf(log_num)
@@ -602,7 +606,7 @@ def warn_if_degenerate(
     return flagged
 
 
-def _unexplained_share(mechanism, y, z) -> float | None:
+def _unexplained_share(mechanism, y, z, covariates=None) -> float | None:
     """Largest share of a continuous ``z``'s variance that the mechanism leaves unexplained.
 
     Two independent draws ``z1, z2 ~ p(z | y_n)`` (posterior mean) per row estimate the
@@ -611,8 +615,9 @@ def _unexplained_share(mechanism, y, z) -> float | None:
     if mechanism is None or mechanism.z_kind == "discrete":
         return None
     z_arr = np.asarray(as_numpy(z, "z"), dtype=np.float64).reshape(len(z), -1)
+    c_kw = {} if covariates is None else {"covariates": covariates}
     first, second = (
-        np.asarray(mechanism.sample_z(y, random_state=seed)[0]).reshape(z_arr.shape)
+        np.asarray(mechanism.sample_z(y, random_state=seed, **c_kw)[0]).reshape(z_arr.shape)
         for seed in (0, 1)
     )
     total = z_arr.var(axis=0)
@@ -621,7 +626,7 @@ def _unexplained_share(mechanism, y, z) -> float | None:
 
 
 def frontdoor_strength(
-    log_weights, y, interventions, *, mechanism=None, z=None, warn: bool = True
+    log_weights, y, interventions, *, mechanism=None, z=None, warn: bool = True, covariates=None
 ) -> dict:
     r"""Does the mechanism carry information the front-door adjustment can use?
 
@@ -649,6 +654,8 @@ def frontdoor_strength(
     z : array-like of shape (n_samples,) or (n_samples, d_z), optional
     warn : bool, default=True
         Raise a :class:`~bayes_mech.FrontDoorWeightWarning` with the numbers when either holds.
+    covariates : array-like of shape (n_samples, q), optional
+        The covariates the mechanism was fitted with (then "determined" means by ``(y, c)``).
 
     Returns
     -------
@@ -691,7 +698,9 @@ def frontdoor_strength(
             f"each intervention value puts at most {other.max():.2g} of its weight on rows of "
             f"other classes (< {MIN_OTHER_CLASS_MASS}): there is no overlap"
         )
-    elif (share := _unexplained_share(mechanism, y, z)) is not None and share < MAX_RESIDUAL_SHARE:
+    elif (
+        share := _unexplained_share(mechanism, y, z, covariates)
+    ) is not None and share < MAX_RESIDUAL_SHARE:
         verdict = "z determined by y"
         detail = (
             f"the mechanism leaves {share:.2g} of the variance of z unexplained "

@@ -6,6 +6,12 @@ Each ``make_*`` function returns a :class:`FrontDoorData` of numpy arrays ``X, y
 """
 
 from bayes_mech.datasets._base import FrontDoorData
+from bayes_mech.datasets.covariates import (
+    classification_covariate_model,
+    make_frontdoor_covariates,
+    regression_covariate_model,
+    sample_interventional_covariates,
+)
 from bayes_mech.datasets.digits import (
     background_digits_model,
     load_mnist_idx,
@@ -25,13 +31,17 @@ __all__ = [
     # generators
     "make_background_digits",
     "make_frontdoor_classification",
+    "make_frontdoor_covariates",
     "make_frontdoor_regression",
     # interventional ground truth
     "sample_interventional",
+    "sample_interventional_covariates",
     "sample_interventional_digits",
     # Pyro programs
     "background_digits_model",
+    "classification_covariate_model",
     "classification_model",
+    "regression_covariate_model",
     "regression_model",
     # files
     "load_mnist_idx",

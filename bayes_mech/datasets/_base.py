@@ -32,6 +32,8 @@ class FrontDoorData:
         Whether ``y`` and ``X`` share the confounder in this sample.
     intervention : float or None
         The value ``v`` when the rows were drawn from ``p(x | do(y = v))``.
+    c : ndarray of shape (n_samples,) or None
+        Observed covariate on the back-door paths (the covariate generators only).
     description : str
         What generated the data.
     """
@@ -43,6 +45,7 @@ class FrontDoorData:
     confounded: bool = True
     intervention: float | None = None
     description: str = field(default="", repr=False)
+    c: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.X.shape[0])

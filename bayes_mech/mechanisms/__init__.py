@@ -5,12 +5,15 @@ Every later stage of the pipeline runs once per posterior draw ``θ_s`` of a mec
 - `CategoricalMechanism`: discrete ``y``, discrete ``z`` (Dirichlet prior per class);
 - `GaussianMechanism`: discrete ``y``, continuous ``z`` (normal-inverse-Wishart per class);
 - `LinearGaussianMechanism`: continuous ``y``, continuous ``z`` (polynomial regression,
-  matrix-normal-inverse-Wishart prior);
+  matrix-normal-inverse-Wishart prior), optionally given covariates ``c``;
+- `ConditionalGaussianMechanism`: discrete ``y``, continuous ``z`` given covariates ``c``
+  (regression on the one-hot classes and ``c``: the conditional front door);
 - `PyroMechanism`: any Pyro model ``model(y, z=None)``, by NUTS or SVI;
 - `resolve_mechanism`: picks one of the conjugate mechanisms from the data.
 """
 
 from bayes_mech.mechanisms.base import Mechanism
+from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
@@ -27,6 +30,7 @@ __all__ = [
     "Mechanism",
     # conjugate mechanisms and their Pyro models
     "CategoricalMechanism",
+    "ConditionalGaussianMechanism",
     "GaussianMechanism",
     "LinearGaussianMechanism",
     "categorical_model",

@@ -106,15 +106,17 @@ def to_inference_data(posterior, *, dims, coords, observed_data, sample_stats=No
 def gaussian_log_prob_grid(z: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor):
     """``log N(z_n | loc_sm, L_sm L_smᵀ)`` for every row, draw and intervention value.
 
-    ``z`` has shape (N, d), ``loc`` (S, M, d) and ``scale_tril`` (S, M, d, d) (or broadcastable,
-    e.g. (S, 1, d, d)); the result has shape (S, N, M). One batched triangular solve of the S·M
+    ``z`` has shape (N, d) or (S, N, d) (rows shifted per draw), ``loc`` (S, M, d) and
+    ``scale_tril`` (S, M, d, d) (or broadcastable, e.g. (S, 1, d, d)); the result has shape
+    (S, N, M). One batched triangular solve of the S·M
     factors against all N rows at once: ``MultivariateNormal(...).log_prob`` on the broadcast
     (S, N, M) grid expands the factors to S·N·M tiny solves instead (3x slower at S = 32,
     N = 5000, M = 20; measured), and this is the cost of every front-door weight computation.
     """
     d = z.shape[-1]
     scale_tril = scale_tril.expand(*loc.shape[:-1], d, d)
-    diff = z.T[None, None] - loc[..., None]  # (S, M, d, N)
+    z_t = z.T[None, None] if z.dim() == 2 else z.transpose(-1, -2)[:, None]
+    diff = z_t - loc[..., None]  # (S, M, d, N)
     std = torch.linalg.solve_triangular(scale_tril, diff, upper=False)
     half_log_det = scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (S, M)
     log_prob = (

@@ -50,9 +50,13 @@ class Mechanism(BaseEstimator, ABC):
     y_kind: str = "discrete"
     #: "discrete" (integer codes) or "continuous" (float vectors).
     z_kind: str = "continuous"
+    #: Whether the model is conditional on observed covariates, ``p(z | y, c, θ)`` (the
+    #: conditional front door); such subclasses take ``c`` (float64 (N, q)) in ``_fit`` and
+    #: as the keyword ``c`` in ``_log_prob_rows``, ``_log_prob_grid`` and ``_sample_rows``.
+    supports_covariates: bool = False
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, y, z, random_state=None):
+    def fit(self, y, z, random_state=None, covariates=None):
         """Compute (or sample) the posterior of θ given observed pairs ``(y_n, z_n)``.
 
         Parameters
@@ -63,6 +67,10 @@ class Mechanism(BaseEstimator, ABC):
             Mechanism.
         random_state : None, int or numpy RandomState/Generator
             Seed for inference that is itself random (MCMC, SVI).
+        covariates : array-like of shape (n_samples, q), optional
+            Observed covariates ``c`` (numbers; one-hot encode categories first) for
+            mechanisms with ``supports_covariates``: the model is then ``p(z | y, c, θ)``
+            and ``log_prob`` / ``sample_z`` take each row's ``c``.
 
         Returns
         -------
@@ -72,6 +80,16 @@ class Mechanism(BaseEstimator, ABC):
         z_arr = self._check_z(z)
         self._z_input_1d = np.ndim(z) == 1 if not hasattr(z, "ndim") else z.ndim == 1
         check_consistent_length(y=y_arr, z=z_arr)
+        c_arr = None
+        if covariates is not None:
+            if not self.supports_covariates:
+                raise TypeError(
+                    f"{type(self).__name__} models p(z | y) without covariates; got "
+                    "covariates. Use LinearGaussianMechanism (continuous or discrete y, "
+                    "continuous z) or a PyroMechanism whose model takes them."
+                )
+            c_arr = check_array(covariates, "covariates", ndim=2, allow_1d=True, min_rows=2)
+            check_consistent_length(y=y_arr, covariates=c_arr)
         for attr in ("y_kind_", "classes_", "z_classes_", "y_dim_"):
             self.__dict__.pop(attr, None)  # a refit must not keep the previous fit's attributes
         if self.y_kind == "discrete":
@@ -85,7 +103,11 @@ class Mechanism(BaseEstimator, ABC):
         self.z_dim_ = 1 if z_arr.ndim == 1 else int(z_arr.shape[1])
         # Kept for ``to_inference_data`` (observed_data group).
         self._y_obs, self._z_obs = y_arr, z_arr
-        self._fit(y_arr, z_arr, random_state)
+        self.n_covariates_ = 0 if c_arr is None else int(c_arr.shape[1])
+        if c_arr is None:
+            self._fit(y_arr, z_arr, random_state)
+        else:
+            self._fit(y_arr, z_arr, random_state, c=c_arr)
         self.y_kind_ = self.y_kind  # set last: a failed fit leaves the instance unfitted
         return self
 
@@ -126,8 +148,8 @@ class Mechanism(BaseEstimator, ABC):
         ]
         return torch.stack(columns, dim=-1)
 
-    def log_prob(self, z, y_values, draws: Draws | None = None) -> torch.Tensor:
-        """``log p(z_n | y_m, θ_s)`` for every draw, row and intervention value.
+    def log_prob(self, z, y_values, draws: Draws | None = None, covariates=None) -> torch.Tensor:
+        """``log p(z_n | y_m, [c_n,] θ_s)`` for every draw, row and intervention value.
 
         Parameters
         ----------
@@ -136,6 +158,8 @@ class Mechanism(BaseEstimator, ABC):
             Intervention values ``y_m``; for discrete ``y`` each must be an observed class.
         draws : dict of str to Tensor, optional
             Posterior draws from ``sample_posterior``; default the posterior mean (S = 1).
+        covariates : array-like of shape (n_samples, q)
+            Each row's covariates; required exactly when ``fit`` had them.
 
         Returns
         -------
@@ -145,16 +169,36 @@ class Mechanism(BaseEstimator, ABC):
         draws = self.posterior_mean() if draws is None else self._check_draws(draws)
         z_t = self._z_tensor(z)
         y_idx = self._y_tensor(y_values, name="y_values")
-        return self._log_prob_grid(z_t, y_idx, draws)
+        return self._log_prob_grid(z_t, y_idx, draws, **self._c_kwarg(covariates, z_t.shape[0]))
 
-    def log_prob_observed(self, z, y, draws: Draws | None = None) -> torch.Tensor:
-        """``log p(z_n | y_n, θ_s)`` at each row's own ``y``: tensor of shape (S, n_samples)."""
+    def log_prob_observed(self, z, y, draws: Draws | None = None, covariates=None):
+        """``log p(z_n | y_n, [c_n,] θ_s)`` at each row's own ``y``: tensor (S, n_samples)."""
         self._check_is_fitted()
         draws = self.posterior_mean() if draws is None else self._check_draws(draws)
         z_t = self._z_tensor(z)
         y_t = self._y_tensor(y, name="y")
         check_consistent_length(y=y_t, z=z_t)
-        return self._log_prob_rows(z_t, y_t, draws)
+        return self._log_prob_rows(z_t, y_t, draws, **self._c_kwarg(covariates, z_t.shape[0]))
+
+    def _c_kwarg(self, covariates, n_rows: int) -> dict:
+        """``{"c": tensor}`` for a mechanism fitted with covariates, else ``{}``; checked."""
+        q = getattr(self, "n_covariates_", 0)
+        if q == 0:
+            if covariates is not None:
+                raise ValueError(
+                    f"covariates were given, but this {type(self).__name__} was fitted "
+                    "without them; refit with fit(y, z, covariates=...)."
+                )
+            return {}
+        if covariates is None:
+            raise ValueError(
+                f"this {type(self).__name__} was fitted with {q} covariate column(s); pass "
+                "covariates= with one row per row of z (or of y for sample_z)."
+            )
+        c = check_array(covariates, "covariates", ndim=2, allow_1d=True)
+        if c.shape != (n_rows, q):
+            raise ValueError(f"covariates must have shape ({n_rows}, {q}); got {c.shape}.")
+        return {"c": torch.as_tensor(c, dtype=torch.float64)}
 
     def _sample_rows(self, y: torch.Tensor, draws: Draws) -> torch.Tensor:
         """``z_r ~ p(z | y_r, θ_s)`` for every draw and row, from torch's global generator.
@@ -164,7 +208,9 @@ class Mechanism(BaseEstimator, ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot sample z.")
 
-    def sample_z(self, y, draws: Draws | None = None, random_state=None) -> np.ndarray:
+    def sample_z(
+        self, y, draws: Draws | None = None, random_state=None, covariates=None
+    ) -> np.ndarray:
         r"""Draw :math:`z_{sr} \sim p(z \mid y_r, \theta_s)` for every draw and row.
 
         This is the mechanism half of the front-door formula's ancestral sampler (the
@@ -178,6 +224,8 @@ class Mechanism(BaseEstimator, ABC):
             Posterior draws from ``sample_posterior``; default the posterior mean (S = 1).
         random_state : None, int or numpy RandomState/Generator
             The same seed gives the same rows.
+        covariates : array-like of shape (n_rows, q)
+            Each row's covariates; required exactly when ``fit`` had them.
 
         Returns
         -------
@@ -201,8 +249,9 @@ class Mechanism(BaseEstimator, ABC):
         self._check_is_fitted()
         draws = self.posterior_mean() if draws is None else self._check_draws(draws)
         y_t = self._y_tensor(y, name="y")
+        c_kw = self._c_kwarg(covariates, y_t.shape[0])
         with seeded(random_state):
-            z = self._sample_rows(y_t, draws)
+            z = self._sample_rows(y_t, draws, **c_kw)
         if self.z_kind == "discrete":
             return self.z_classes_[z.detach().cpu().numpy()]
         z = z.detach().cpu().numpy().astype(np.float64, copy=False)

@@ -51,7 +51,20 @@ def polynomial_features(u: torch.Tensor, degree: int) -> torch.Tensor:
 
 
 def linear_gaussian_model(
-    y, z=None, *, degree, y_mean, y_scale, coef_prior_mean, coef_prior_scale, prior_df, prior_scale
+    y,
+    z=None,
+    *,
+    degree,
+    y_mean,
+    y_scale,
+    coef_prior_mean,
+    coef_prior_scale,
+    prior_df,
+    prior_scale,
+    covariates=None,
+    c_mean=None,
+    c_scale=None,
+    basis=None,
 ):
     r"""Linear-Gaussian mechanism with a matrix-normal-inverse-Wishart prior.
 
@@ -64,7 +77,10 @@ def linear_gaussian_model(
             \quad (W \sim \mathcal{MN}(M_0, \operatorname{diag}(v^2), Σ)) \\
         z_n \mid y_n &\sim \mathcal N(W^\top φ(u_n), Σ), \quad n = 1, …, N
 
-    ``W`` (site ``"coef"``, shape (P, d_z)) is ``Bᵀ`` in ``z = B φ(y) + ε``.
+    ``W`` (site ``"coef"``, shape (P, d_z)) is ``Bᵀ`` in ``z = B φ(y) + ε``; ``basis``, when
+    given, replaces the polynomial ``φ`` (it gets ``y`` of shape (N,)). With
+    ``covariates`` ``c`` (N, q), the standardised ``(c − c̄) / s_c`` are appended to ``φ``
+    (``P`` counts them too): the conditional mechanism ``p(z | y, c)``.
 
     Parameters
     ----------
@@ -81,7 +97,12 @@ def linear_gaussian_model(
         y = y[:, None]
     if z is not None and z.dim() == 1:
         z = z[:, None]
-    phi = polynomial_features((y - y_mean) / y_scale, degree)  # (N, P)
+    if basis is None:
+        phi = polynomial_features((y - y_mean) / y_scale, degree)  # (N, P)
+    else:  # another basis of y, e.g. one-hot classes (ConditionalGaussianMechanism)
+        phi = basis(y[:, 0])
+    if covariates is not None:
+        phi = torch.cat([phi, (covariates - c_mean) / c_scale], dim=-1)
     cov = pyro.sample("covariance_matrix", InverseWishart(prior_df, prior_scale))
     with pyro.plate("feature", phi.shape[-1]):
         row_cov = coef_prior_scale[:, None, None] ** 2 * cov  # broadcasts over a draw plate
@@ -165,11 +186,18 @@ class LinearGaussianMechanism(ConjugateMechanism):
         self.prior_df = prior_df
         self.prior_scale = prior_scale
 
-    def fit(self, y, z, random_state=None):
-        """Compute the matrix-normal-inverse-Wishart posterior; see `Mechanism.fit`."""
-        return super().fit(y, z, random_state)
+    supports_covariates = True
 
-    def _fit(self, y, z, random_state) -> None:
+    def fit(self, y, z, random_state=None, covariates=None):
+        """Compute the matrix-normal-inverse-Wishart posterior; see `Mechanism.fit`.
+
+        With ``covariates`` ``c`` (N, q) the model is ``z = B [φ(y), (c − c̄)/s_c] + ε``: the
+        conditional mechanism ``p(z | y, c)`` of the conditional front door.
+        """
+        return super().fit(y, z, random_state, covariates=covariates)
+
+    def _y_basis_setup(self, y: np.ndarray) -> list[str]:
+        """Fix the basis of ``y`` from the data; return the names of its columns."""
         degree = check_positive_int(self.degree, "degree", minimum=1)
         sd = y.std(axis=0)
         if np.any(sd <= 0):
@@ -177,21 +205,43 @@ class LinearGaussianMechanism(ConjugateMechanism):
                 f"y column(s) {np.flatnonzero(sd <= 0).tolist()} are constant; a regression of z "
                 "on a constant y cannot learn p(z | y). Use a discrete mechanism or vary y."
             )
-        d_y, d_z = y.shape[1], z.shape[1]
+        d_y = y.shape[1]
         self.y_mean_ = torch.as_tensor(y.mean(axis=0) if self.standardize else np.zeros(d_y))
         self.y_scale_ = torch.as_tensor(sd if self.standardize else np.ones(d_y))
         self.degree_ = degree
-        monos = _monomials(d_y, degree)
-        self.feature_names_ = [
+        return [
             "*".join(f"y{i}" if c.count(i) == 1 else f"y{i}^{c.count(i)}" for i in sorted(set(c)))
             or "1"
-            for c in monos
+            for c in _monomials(d_y, degree)
         ]
-        p = len(monos)
+
+    def _y_basis(self, y: torch.Tensor) -> torch.Tensor:
+        return polynomial_features((y - self.y_mean_) / self.y_scale_, self.degree_)
+
+    def _prior_coef_mean(self, z: np.ndarray, p: int) -> np.ndarray:
+        """Default ``M₀``: the mean of ``z`` on the intercept row, 0 elsewhere."""
+        m0 = np.zeros((p, z.shape[1]))
+        m0[0] = z.mean(axis=0)
+        return m0
+
+    def _fit(self, y, z, random_state, c=None) -> None:
+        d_z = z.shape[1]
+        names = self._y_basis_setup(y)
+        self.n_y_features_ = len(names)
+        if c is not None:
+            sd = c.std(axis=0)
+            if np.any(sd <= 0):
+                raise ValueError(
+                    f"covariates column(s) {np.flatnonzero(sd <= 0).tolist()} are constant; a "
+                    "constant covariate carries no information. Drop it."
+                )
+            self.c_mean_, self.c_scale_ = torch.as_tensor(c.mean(axis=0)), torch.as_tensor(sd)
+            names = names + [f"c{j}" for j in range(c.shape[1])]
+        self.feature_names_ = names
+        p = len(names)
         _, _, nu0, psi0 = niw_prior(z, None, 1.0, self.prior_df, self.prior_scale)
         if self.coef_prior_mean is None:
-            m0 = np.zeros((p, d_z))
-            m0[0] = z.mean(axis=0)
+            m0 = self._prior_coef_mean(z, p)
         else:
             m0 = np.array(as_numpy(self.coef_prior_mean, "coef_prior_mean"), dtype=np.float64)
             if m0.shape != (p, d_z):
@@ -205,7 +255,8 @@ class LinearGaussianMechanism(ConjugateMechanism):
             )
         self.prior_ = {"coef_mean": m0, "coef_scale": v, "df": nu0, "scale": psi0}
 
-        phi = self._features(torch.as_tensor(y)).numpy()
+        c_t = None if c is None else torch.as_tensor(c)
+        phi = self._features(torch.as_tensor(y), c_t).numpy()
         v0_inv = np.diag(1.0 / v**2)
         precision = v0_inv + phi.T @ phi
         v_n = np.linalg.inv(precision)
@@ -217,8 +268,11 @@ class LinearGaussianMechanism(ConjugateMechanism):
         self.post_df_ = torch.tensor(nu0 + z.shape[0], dtype=_F64)
         self.post_scale_ = torch.as_tensor(0.5 * (psi_n + psi_n.T), dtype=_F64)
 
-    def _features(self, y: torch.Tensor) -> torch.Tensor:
-        return polynomial_features((y - self.y_mean_) / self.y_scale_, self.degree_)
+    def _features(self, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        phi = self._y_basis(y)
+        if c is None:
+            return phi
+        return torch.cat([phi, (c - self.c_mean_) / self.c_scale_], dim=-1)
 
     def sample_posterior(self, n_draws: int, random_state=None) -> Draws:
         """Draws ``coef`` (n_draws, P, d_z) and ``covariance_matrix`` (n_draws, d_z, d_z)."""
@@ -243,35 +297,45 @@ class LinearGaussianMechanism(ConjugateMechanism):
             "covariance_matrix": (self.post_scale_ / denom)[None],
         }
 
-    def _log_prob_rows(self, z, y, draws):
-        loc = self._features(y) @ draws["coef"]  # (S, N, d_z)
+    def _log_prob_rows(self, z, y, draws, c=None):
+        loc = self._features(y, c) @ draws["coef"]  # (S, N, d_z)
         chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]
         return dist.MultivariateNormal(loc, scale_tril=chol).log_prob(z)
 
-    def _log_prob_grid(self, z, y_values, draws):
-        loc = self._features(y_values) @ draws["coef"]  # (S, M, d_z)
+    def _log_prob_grid(self, z, y_values, draws, c=None):
+        p_y = self.n_y_features_
+        loc = self._y_basis(y_values) @ draws["coef"][:, :p_y]  # (S, M, d_z)
+        if c is not None:  # the covariates' part of the mean varies by row, not by value
+            z = z - ((c - self.c_mean_) / self.c_scale_) @ draws["coef"][:, p_y:]  # (S, N, d_z)
         chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]  # (S, 1, d, d)
         return gaussian_log_prob_grid(z, loc, chol)  # (S, N, M)
 
-    def _sample_rows(self, y, draws):
-        loc = self._features(y) @ draws["coef"]  # (S, R, d_z)
+    def _sample_rows(self, y, draws, c=None):
+        loc = self._features(y, c) @ draws["coef"]  # (S, R, d_z)
         chol = torch.linalg.cholesky(draws["covariance_matrix"])[:, None]
         return dist.MultivariateNormal(loc, scale_tril=chol).sample()
 
     def pyro_model(self):
-        """`linear_gaussian_model` with this fit's basis and prior bound: ``model(y, z=None)``."""
+        """`linear_gaussian_model` with this fit's basis and prior bound: ``model(y, z=None)``,
+        plus ``covariates=c`` (N, q) when fitted with covariates."""
         self._check_is_fitted()
         p = self.prior_
-        return functools.partial(
-            linear_gaussian_model,
-            degree=self.degree_,
-            y_mean=self.y_mean_,
-            y_scale=self.y_scale_,
-            coef_prior_mean=torch.as_tensor(p["coef_mean"], dtype=_F64),
-            coef_prior_scale=torch.as_tensor(p["coef_scale"], dtype=_F64),
-            prior_df=torch.tensor(p["df"], dtype=_F64),
-            prior_scale=torch.as_tensor(p["scale"], dtype=_F64),
-        )
+        kwargs = {
+            "degree": self.degree_,
+            "y_mean": getattr(self, "y_mean_", None),
+            "y_scale": getattr(self, "y_scale_", None),
+            "coef_prior_mean": torch.as_tensor(p["coef_mean"], dtype=_F64),
+            "coef_prior_scale": torch.as_tensor(p["coef_scale"], dtype=_F64),
+            "prior_df": torch.tensor(p["df"], dtype=_F64),
+            "prior_scale": torch.as_tensor(p["scale"], dtype=_F64),
+            **self._model_basis(),
+        }
+        if self.n_covariates_:
+            kwargs.update(c_mean=self.c_mean_, c_scale=self.c_scale_)
+        return functools.partial(linear_gaussian_model, **kwargs)
+
+    def _model_basis(self) -> dict:
+        return {}
 
     def _coords(self):
         dims = np.arange(self.z_dim_)

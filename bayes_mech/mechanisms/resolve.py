@@ -7,6 +7,7 @@ from sklearn.base import clone
 
 from bayes_mech._validation import as_numpy, check_option
 from bayes_mech.mechanisms.base import Mechanism
+from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
@@ -20,6 +21,7 @@ MECHANISMS = {
     "categorical": (CategoricalMechanism, ("discrete", "discrete")),
     "gaussian": (GaussianMechanism, ("discrete", "continuous")),
     "linear-gaussian": (LinearGaussianMechanism, ("continuous", "continuous")),
+    "conditional-gaussian": (ConditionalGaussianMechanism, ("discrete", "continuous")),
 }
 
 #: A float array is read as discrete when its values are whole numbers and at most this many
@@ -53,7 +55,16 @@ def infer_kind(values, name: str = "y") -> str:
     return "continuous"
 
 
-def resolve_mechanism(y, z, mechanism="auto", y_kind=None, z_kind=None) -> Mechanism:
+#: With covariates, "auto" needs a mechanism that takes them (the conditional front door).
+COVARIATE_MECHANISMS = {
+    ("discrete", "continuous"): ConditionalGaussianMechanism,
+    ("continuous", "continuous"): LinearGaussianMechanism,
+}
+
+
+def resolve_mechanism(
+    y, z, mechanism="auto", y_kind=None, z_kind=None, covariates=False
+) -> Mechanism:
     """An unfitted mechanism suited to ``(y, z)``.
 
     ``"auto"`` picks by the kinds of ``y`` and ``z`` (from `infer_kind`, or ``y_kind`` /
@@ -79,6 +90,10 @@ def resolve_mechanism(y, z, mechanism="auto", y_kind=None, z_kind=None) -> Mecha
         it never modifies the caller's object. Either way the caller's object is not changed.
     y_kind, z_kind : {"discrete", "continuous"}, optional
         Override the inferred kinds.
+    covariates : bool, default=False
+        Whether the mechanism must take observed covariates ``p(z | y, c)``: ``"auto"`` then
+        picks `ConditionalGaussianMechanism` (discrete ``y``) or `LinearGaussianMechanism`
+        (continuous ``y``) for a continuous ``z``.
 
     Returns
     -------
@@ -107,6 +122,14 @@ def resolve_mechanism(y, z, mechanism="auto", y_kind=None, z_kind=None) -> Mecha
     kinds = ("discrete", "continuous")
     y_kind = infer_kind(y, "y") if y_kind is None else check_option(y_kind, "y_kind", kinds)
     z_kind = infer_kind(z, "z") if z_kind is None else check_option(z_kind, "z_kind", kinds)
+    if name == "auto" and covariates:
+        if (y_kind, z_kind) in COVARIATE_MECHANISMS:
+            return COVARIATE_MECHANISMS[y_kind, z_kind]()
+        raise ValueError(
+            f"No built-in mechanism takes covariates for {y_kind} y and {z_kind} z; built in "
+            "are a continuous z given a discrete or continuous y. Write p(z | y, c) as a "
+            "Mechanism subclass with supports_covariates, or leave the covariates out."
+        )
     if name == "auto":
         for cls, needs in MECHANISMS.values():
             if needs == (y_kind, z_kind):

@@ -54,6 +54,8 @@ class FrontDoorProblem:
         Each draw's log row weights for the finite sample (Bayesian bootstrap), or uniform.
     weight_diagnostics : xarray.Dataset, optional
         :func:`~bayes_mech.weight_diagnostics` of the mechanism's weights (no bootstrap factor).
+    covariates : ndarray of shape (N, q), optional
+        Observed covariates ``c`` (encoded): the mechanism and the weights condition on them.
     """
 
     X: np.ndarray
@@ -65,6 +67,7 @@ class FrontDoorProblem:
     log_weights: torch.Tensor
     row_log_weights: torch.Tensor
     weight_diagnostics: object = None
+    covariates: np.ndarray | None = None
 
     @property
     def n_draws(self) -> int:

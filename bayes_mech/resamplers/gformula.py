@@ -126,7 +126,7 @@ class GFormulaResampler(MixtureResampler):
         layout = Layout(problem.mechanism)
         self.layout_ = layout
         X = problem.X
-        W = layout.w_columns(problem.y, problem.z)
+        W = self._w(layout.w_columns(problem.y, problem.z), problem.covariates)
         V, center, spread = standardize_columns(np.concatenate([X, W], axis=1))
         y_codes, z_codes = layout.y_codes(problem.y), layout.z_codes(problem.z)
         cells = layout.cells(y_codes, z_codes)
@@ -196,6 +196,7 @@ class GFormulaResampler(MixtureResampler):
         self.bank_ = ConditionalMixtureBank(log_w, means, covs, X.shape[1], center, spread)
         self.fit_check_ = self._check_fit(V, cells, counts)
         self._y_obs = problem.y
+        self._c_obs = problem.covariates
         self._y_codes = torch.as_tensor(y_codes)
         self._row_log_weights = problem.row_log_weights.detach().cpu()
 
@@ -260,6 +261,11 @@ class GFormulaResampler(MixtureResampler):
                 stacklevel=4,
             )
 
+    @staticmethod
+    def _w(w: np.ndarray, covariates) -> np.ndarray:
+        """The continuous conditioning columns of ``q``: those of ``(y', z)``, then ``c``."""
+        return w if covariates is None else np.concatenate([w, covariates], axis=1)
+
     # ---------------------------------------------------------------------- sample
     def _draw_x(self, s, cells: torch.Tensor, w: torch.Tensor, gen) -> torch.Tensor:
         """``x ~ q_s(x | cell, w)`` in X's units, one row per entry of ``cells``."""
@@ -285,15 +291,28 @@ class GFormulaResampler(MixtureResampler):
         S, M = problem.n_draws, problem.n_values
         R = M * n_samples
         y_do = np.repeat(problem.interventions, n_samples, axis=0)  # value-major rows
-        z_all = problem.mechanism.sample_z(y_do, problem.draws, random_state=z_seed)
+        C = problem.covariates
+        if C is None:  # z does not depend on the row drawn for y': one call for all draws
+            z_all = problem.mechanism.sample_z(y_do, problem.draws, random_state=z_seed)
+        else:  # (y', c) come as a pair from one row, and z ~ p(z | y, c) needs that row's c
+            z_seeds = check_random_state(z_seed).randint(0, 2**31 - 1, size=S)
         gen = torch_generator(x_seed)
         rows = torch.multinomial(self._row_log_weights.exp(), R, replacement=True, generator=gen)
         out = np.empty((S, R, problem.X.shape[1]))
         for s in range(S):
             idx = rows[s].numpy()
-            y_prime, z = problem.y[idx], z_all[s]
+            if C is None:
+                z = z_all[s]
+            else:
+                draw = {k: v[s : s + 1] for k, v in problem.draws.items()}
+                z = problem.mechanism.sample_z(
+                    y_do, draw, random_state=int(z_seeds[s]), covariates=C[idx]
+                )[0]
+            y_prime = problem.y[idx]
             cells = layout.cells(layout.y_codes(y_prime), layout.z_codes(z))
-            w = torch.as_tensor(layout.w_columns(y_prime, z))
+            w = torch.as_tensor(
+                self._w(layout.w_columns(y_prime, z), None if C is None else C[idx])
+            )
             x = self._draw_x(s, torch.as_tensor(cells), w, gen)
             out[s] = x.numpy()
         return out.reshape(S, M, n_samples, -1)
@@ -333,8 +352,9 @@ class _MechanismRows(dist.TorchDistribution):
 
     arg_constraints: dict = {}  # noqa: RUF012 (torch's own class attribute)
 
-    def __init__(self, mechanism, draws, s: torch.Tensor, y_values: np.ndarray, drawn=None):
+    def __init__(self, mechanism, draws, s, y_values: np.ndarray, drawn=None, covariates=None):
         self.mechanism, self.draws, self.s, self.drawn = mechanism, draws, s, drawn
+        self.c = None if covariates is None else torch.as_tensor(covariates, dtype=torch.float64)
         self.y_t = mechanism._y_tensor(y_values, name="y")
         self.discrete = mechanism.z_kind == "discrete"
         self.squeeze = self.discrete or getattr(mechanism, "_z_input_1d", False)
@@ -344,6 +364,9 @@ class _MechanismRows(dist.TorchDistribution):
     @property
     def support(self):
         return constraints.real if not self.discrete else constraints.integer
+
+    def _c(self, rows) -> dict:
+        return {} if self.c is None else {"c": self.c[rows]}
 
     def _by_draw(self, fn, out):
         for s in torch.unique(self.s).tolist():
@@ -358,7 +381,9 @@ class _MechanismRows(dist.TorchDistribution):
         out = torch.empty((self.s.shape[0], d_z), dtype=torch.float64)
         codes = self._by_draw(
             lambda d, r: (
-                self.mechanism._sample_rows(self.y_t[r], d).reshape(1, len(r), -1).to(torch.float64)
+                self.mechanism._sample_rows(self.y_t[r], d, **self._c(r))
+                .reshape(1, len(r), -1)
+                .to(torch.float64)
             ),
             out,
         )
@@ -372,7 +397,7 @@ class _MechanismRows(dist.TorchDistribution):
         z_t = self.mechanism._z_tensor(z)
         out = torch.empty(self.s.shape[0], dtype=torch.float64)
         return self._by_draw(
-            lambda d, r: self.mechanism._log_prob_rows(z_t[r], self.y_t[r], d), out
+            lambda d, r: self.mechanism._log_prob_rows(z_t[r], self.y_t[r], d, **self._c(r)), out
         )
 
 
@@ -386,7 +411,9 @@ class GFormulaProgram:
         k \sim \mathrm{Cat}(r(w)),\quad x \sim \mathcal N(\text{conditional of component } k).
 
     ``poutine.do(program, {"y": v})`` samples :math:`p(x \mid do(y = v))`; ``poutine.condition``
-    on ``z`` scores the mechanism. Call it as ``program(n_samples=1)``.
+    on ``z`` scores the mechanism. Call it as ``program(n_samples=1)``. With covariates, ``y'``
+    and ``c`` come as a pair from one data row (site ``row``; ``y_prime`` and ``covariates`` are
+    deterministic sites), and ``z`` and ``x`` are drawn given that row's ``c``.
     """
 
     def __init__(self, resampler, mechanism, draws, interventions, feature_map=None):
@@ -412,17 +439,29 @@ class GFormulaProgram:
             y = pyro.sample("y", uniform_design(self.values))
             m = intervention_index(y, self.values)
             y_do = self.values[m.expand(s.shape) if m.dim() < s.dim() else m]
-            y_prime = pyro.sample("y_prime", self._y_prime_dist(s))
+            c = None
+            if res._c_obs is None:
+                y_prime = pyro.sample("y_prime", self._y_prime_dist(s))
+            else:
+                row = pyro.sample("row", dist.Categorical(logits=res._row_log_weights[s]))
+                y_obs = torch.as_tensor(np.asarray(res._y_obs, dtype=np.float64))
+                y_prime = pyro.deterministic("y_prime", y_obs[row])
+                c = pyro.deterministic("covariates", torch.as_tensor(res._c_obs)[row])
         # A PyroMechanism's own model has plates: run it outside the "samples" plate, whose
         # dimension it would otherwise collide with, then record the draw as the site "z".
-        drawn = _MechanismRows(self.mechanism, self.draws, s, y_do.numpy()).sample()
+        rows = _MechanismRows(self.mechanism, self.draws, s, y_do.numpy(), covariates=c)
+        drawn = rows.sample()
         with samples:
             z = pyro.sample(
-                "z", _MechanismRows(self.mechanism, self.draws, s, y_do.numpy(), drawn=drawn)
+                "z",
+                _MechanismRows(
+                    self.mechanism, self.draws, s, y_do.numpy(), drawn=drawn, covariates=c
+                ),
             )
             y_np, z_np = y_prime.numpy(), z.numpy()
             cells = torch.as_tensor(layout.cells(layout.y_codes(y_np), layout.z_codes(z_np)))
-            w_std = bank.standardize_w(torch.as_tensor(layout.w_columns(y_np, z_np)))
+            w = res._w(layout.w_columns(y_np, z_np), None if c is None else c.numpy())
+            w_std = bank.standardize_w(torch.as_tensor(w))
             k = pyro.sample(
                 "component", dist.Categorical(logits=bank.component_logits(s, cells, w_std))
             )
