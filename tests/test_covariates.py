@@ -7,6 +7,7 @@ same estimator learns from exact interventional rows (``poutine.do`` on the SCM)
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -135,13 +136,13 @@ def test_encoding_of_covariates_and_their_errors():
         (frame.iloc[:3], "one row per row of X, y and z (4); got 3"),
     ]
     for bad, message in cases:
-        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(ValueError, match=re.escape(message)):
             encode_covariates(bad, 4)
 
 
 def test_learner_refusals_and_positivity_warning(classification):
     train = classification[0]
-    with pytest.raises(TypeError, match="GaussianMechanism models p\\(z | y\\) without covariates"):
+    with pytest.raises(TypeError, match=re.escape("GaussianMechanism models p(z | y) without")):
         _fit(LogisticRegression(), train, train.c, mechanism=GaussianMechanism())
     z_cat = (train.z > 0).astype(int)
     with pytest.raises(ValueError, match="No built-in mechanism takes covariates for discrete y"):
