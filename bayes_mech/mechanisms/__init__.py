@@ -8,12 +8,18 @@ Every later stage of the pipeline runs once per posterior draw ``θ_s`` of a mec
   matrix-normal-inverse-Wishart prior), optionally given covariates ``c``;
 - `ConditionalGaussianMechanism`: discrete ``y``, continuous ``z`` given covariates ``c``
   (regression on the one-hot classes and ``c``: the conditional front door);
+- `LogisticCategoricalMechanism`: discrete ``y``, categorical ``z`` given covariates ``c``
+  (a Bayesian multinomial logit through `PyroMechanism`);
 - `PyroMechanism`: any Pyro model ``model(y, z=None)``, by NUTS or SVI;
 - `resolve_mechanism`: picks one of the conjugate mechanisms from the data.
 """
 
 from bayes_mech.mechanisms.base import Mechanism
 from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
+from bayes_mech.mechanisms.logistic import (
+    LogisticCategoricalMechanism,
+    multinomial_logistic_model,
+)
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
@@ -33,9 +39,11 @@ __all__ = [
     "ConditionalGaussianMechanism",
     "GaussianMechanism",
     "LinearGaussianMechanism",
+    "LogisticCategoricalMechanism",
     "categorical_model",
     "gaussian_model",
     "linear_gaussian_model",
+    "multinomial_logistic_model",
     # any Pyro model
     "PyroMechanism",
     # choosing a mechanism from the data

@@ -31,6 +31,16 @@ from bayes_mech.mechanisms.base import Draws, Mechanism
 
 __all__ = ["PyroMechanism"]
 
+
+def _takes_covariates(model) -> bool:
+    """Whether ``model`` accepts a ``covariates`` keyword (by name or through ``**kwargs``)."""
+    try:
+        params = inspect.signature(model).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: let the trace decide
+        return True
+    return any(p.name == "covariates" or p.kind == p.VAR_KEYWORD for p in params)
+
+
 #: Rows (draws × intervention values × data rows) traced at once by ``log_prob``; larger
 #: requests are split over intervention values (never over data rows) to bound memory.
 _MAX_TRACE_ROWS = 2**22
@@ -38,6 +48,10 @@ _MAX_TRACE_ROWS = 2**22
 
 class PyroMechanism(Mechanism):
     r"""A mechanism given by any Pyro model ``model(y, z=None)`` with an observed site ``"z"``.
+
+    Fitted with ``covariates``, the model is called as ``model(y, z, covariates=c)`` (``c`` a
+    float64 tensor (N, q)) and must accept that keyword: ``p(z | y, c, θ)``, the conditional
+    front door's mechanism (e.g. `multinomial_logistic_model` for a categorical ``z``).
 
     The posterior of the model's latent sites ``θ`` is sampled by NUTS (``pyro.infer.MCMC``) or
     approximated by SVI with an autoguide; ``log_prob`` then evaluates the model's own ``"z"``
@@ -158,7 +172,9 @@ class PyroMechanism(Mechanism):
         self.num_threads = num_threads
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, y, z, random_state=None):
+    supports_covariates = True
+
+    def fit(self, y, z, random_state=None, covariates=None):
         """Sample (NUTS) or approximate (SVI) the posterior of the model's latent sites.
 
         Parameters
@@ -167,6 +183,8 @@ class PyroMechanism(Mechanism):
         z : array-like of shape (n_samples,) or (n_samples, d_z)
         random_state : None, int or numpy RandomState/Generator
             Seeds initialisation, every chain and the SVI optimisation.
+        covariates : array-like of shape (n_samples, q), optional
+            Passed to the model as ``covariates=`` (float64 tensor), which it must accept.
 
         Returns
         -------
@@ -180,12 +198,18 @@ class PyroMechanism(Mechanism):
         # The model sees y and z in the dimensionality the user gave: (N,) stays (N,).
         self._y_1d = as_numpy(y, "y").ndim == 1
         self._z_1d = as_numpy(z, "z").ndim == 1
-        return super().fit(y, z, random_state)
+        if covariates is not None and not _takes_covariates(self.model):
+            raise TypeError(
+                "covariates were given, but model takes no 'covariates' argument; write it as "
+                "model(y, z=None, covariates=None) to model p(z | y, c)."
+            )
+        return super().fit(y, z, random_state, covariates=covariates)
 
-    def _fit(self, y, z, random_state) -> None:
+    def _fit(self, y, z, random_state, c=None) -> None:
         rs = check_random_state(random_state)
         y_t = self._model_y(self._y_tensor(y, "y"))
         z_t = self._model_z(self._z_codes(z))
+        self._kw = {} if c is None else {"covariates": torch.as_tensor(c, dtype=torch.float64)}
         self._inspect_model(y_t, z_t, rs)
         self.__dict__.pop("diverging_", None)
         self.__dict__.pop("losses_", None)
@@ -198,7 +222,7 @@ class PyroMechanism(Mechanism):
     def _inspect_model(self, y_t, z_t, rs) -> None:
         """Trace the model once: check the ``"z"`` site, find latent sites and plate nesting."""
         with seeded(rs), poutine.block():
-            trace = poutine.trace(self.model).get_trace(y_t, z_t)
+            trace = poutine.trace(self.model).get_trace(y_t, z_t, **self._kw)
         site = trace.nodes.get("z")
         if site is None or site["type"] != "sample":
             names = [
@@ -259,7 +283,7 @@ class PyroMechanism(Mechanism):
                     num_chains=1,
                     disable_progbar=not self.progress,
                 )
-                mcmc.run(y_t, z_t)
+                mcmc.run(y_t, z_t, **self._kw)
             samples = mcmc.get_samples()
             chains.append(
                 {k: self._as_draws(samples[k], num_samples, k) for k in self.latent_sites_}
@@ -308,7 +332,7 @@ class PyroMechanism(Mechanism):
 
                 steps = tqdm(steps, desc="SVI")
             for _ in steps:
-                losses.append(float(svi.step(y_t, z_t)))
+                losses.append(float(svi.step(y_t, z_t, **self._kw)))
         self.guide_, self._param_state, self.losses_ = guide, state, losses
         self._svi_args = (y_t, z_t)
         if not np.isfinite(losses[-1]):
@@ -331,7 +355,7 @@ class PyroMechanism(Mechanism):
                 return_sites=self.latent_sites_,
                 parallel=bool(self.vectorize),
             )
-            out = pred(*self._svi_args)
+            out = pred(*self._svi_args, **getattr(self, "_kw", {}))
         return {k: self._as_draws(out[k].detach(), n_draws, k) for k in self.latent_sites_}
 
     def _as_draws(self, value: torch.Tensor, n_draws: int, name: str) -> torch.Tensor:
@@ -396,7 +420,11 @@ class PyroMechanism(Mechanism):
             out[name] = value.reshape(value.shape[0], *([1] * pad), *site_shape)
         return out
 
-    def _z_site(self, y_t, z_t, draws: Draws) -> dict:
+    @staticmethod
+    def _c_kw(c) -> dict:
+        return {} if c is None else {"covariates": c}
+
+    def _z_site(self, y_t, z_t, draws: Draws, c=None) -> dict:
         """The model's ``"z"`` site traced with ``θ_s`` fixed, all draws under one draw plate.
 
         With ``z_t=None`` the site's value is a draw ``z ~ p(z | y, θ_s)`` (torch's generator).
@@ -408,11 +436,12 @@ class PyroMechanism(Mechanism):
                 "_mechanism_draws", self._n_draws(draws), dim=-(self.max_plate_nesting_ + 1)
             ),
         ):
-            return poutine.trace(conditioned).get_trace(y_t, z_t).nodes["z"]
+            return poutine.trace(conditioned).get_trace(y_t, z_t, **self._c_kw(c)).nodes["z"]
 
-    def _z_site_one(self, y_t, z_t, draw) -> dict:
+    def _z_site_one(self, y_t, z_t, draw, c=None) -> dict:
+        model = poutine.condition(self.model, data=draw)
         with poutine.block():
-            trace = poutine.trace(poutine.condition(self.model, data=draw)).get_trace(y_t, z_t)
+            trace = poutine.trace(model).get_trace(y_t, z_t, **self._c_kw(c))
         return trace.nodes["z"]
 
     @staticmethod
@@ -427,21 +456,21 @@ class PyroMechanism(Mechanism):
                 "with '...'), or pass vectorize=False."
             )
 
-    def _site_log_prob(self, y_t, z_t, draws: Draws) -> torch.Tensor:
+    def _site_log_prob(self, y_t, z_t, draws: Draws, c=None) -> torch.Tensor:
         """``log p(z_r | y_r, θ_s)`` of shape (S, R) for R rows, via the model's ``"z"`` site."""
         n_draws, n_rows = self._n_draws(draws), z_t.shape[0]
         if not self.vectorize:
             rows = []
             for s in range(n_draws):
-                site = self._z_site_one(y_t, z_t, {k: v[s] for k, v in draws.items()})
+                site = self._z_site_one(y_t, z_t, {k: v[s] for k, v in draws.items()}, c)
                 rows.append(site["fn"].log_prob(site["value"]).reshape(n_rows))
             return torch.stack(rows).to(torch.float64)
-        site = self._z_site(y_t, z_t, draws)
+        site = self._z_site(y_t, z_t, draws, c)
         lp = site["fn"].log_prob(site["value"])
         self._check_site_rows(lp.numel(), n_draws, n_rows, f"log-probabilities {tuple(lp.shape)}")
         return lp.reshape(n_draws, n_rows).to(torch.float64)
 
-    def _sample_rows(self, y, draws):
+    def _sample_rows(self, y, draws, c=None):
         # One trace per draw: under a draw plate a global site indexed with '...' can put the
         # draw axis left of the plate's dim, which log_prob forgives by broadcasting but a
         # sampled value does not (it would be broadcast to S x S x R).
@@ -449,7 +478,7 @@ class PyroMechanism(Mechanism):
         n_draws, n_rows = self._n_draws(draws), y.shape[0]
         values = torch.stack(
             [
-                self._z_site_one(y_t, None, {k: v[s] for k, v in draws.items()})["value"]
+                self._z_site_one(y_t, None, {k: v[s] for k, v in draws.items()}, c)["value"]
                 for s in range(n_draws)
             ]
         )
@@ -460,10 +489,10 @@ class PyroMechanism(Mechanism):
         self._check_site_rows(values.numel() // d_z, n_draws, n_rows, "samples")
         return values.reshape(n_draws, n_rows, d_z).to(torch.float64)
 
-    def _log_prob_rows(self, z, y, draws):
-        return self._site_log_prob(self._model_y(y), self._model_z(z), draws)
+    def _log_prob_rows(self, z, y, draws, c=None):
+        return self._site_log_prob(self._model_y(y), self._model_z(z), draws, c)
 
-    def _log_prob_grid(self, z, y_values, draws):
+    def _log_prob_grid(self, z, y_values, draws, c=None):
         n_draws, n, m = next(iter(draws.values())).shape[0], z.shape[0], y_values.shape[0]
         chunk = max(1, _MAX_TRACE_ROWS // max(1, n_draws * n))
         blocks = []
@@ -472,7 +501,8 @@ class PyroMechanism(Mechanism):
             k = y_blk.shape[0]
             y_rep = self._model_y(y_blk.repeat_interleave(n, dim=0))  # value-major rows
             z_rep = self._model_z(z.repeat((k,) + (1,) * (z.dim() - 1)))
-            lp = self._site_log_prob(y_rep, z_rep, draws)  # (S, k * N)
+            c_rep = None if c is None else c.repeat(k, 1)
+            lp = self._site_log_prob(y_rep, z_rep, draws, c_rep)  # (S, k * N)
             blocks.append(lp.reshape(n_draws, k, n).transpose(1, 2))
         return torch.cat(blocks, dim=-1)
 

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from bayes_mech._validation import as_numpy, check_option
 from bayes_mech.mechanisms.base import Mechanism
 from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
+from bayes_mech.mechanisms.logistic import LogisticCategoricalMechanism
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
@@ -57,6 +58,7 @@ def infer_kind(values, name: str = "y") -> str:
 
 #: With covariates, "auto" needs a mechanism that takes them (the conditional front door).
 COVARIATE_MECHANISMS = {
+    ("discrete", "discrete"): LogisticCategoricalMechanism,
     ("discrete", "continuous"): ConditionalGaussianMechanism,
     ("continuous", "continuous"): LinearGaussianMechanism,
 }
@@ -92,8 +94,9 @@ def resolve_mechanism(
         Override the inferred kinds.
     covariates : bool, default=False
         Whether the mechanism must take observed covariates ``p(z | y, c)``: ``"auto"`` then
-        picks `ConditionalGaussianMechanism` (discrete ``y``) or `LinearGaussianMechanism`
-        (continuous ``y``) for a continuous ``z``.
+        picks `LogisticCategoricalMechanism` (discrete ``y`` and ``z``),
+        `ConditionalGaussianMechanism` (discrete ``y``, continuous ``z``) or
+        `LinearGaussianMechanism` (continuous ``y`` and ``z``).
 
     Returns
     -------
@@ -126,9 +129,9 @@ def resolve_mechanism(
         if (y_kind, z_kind) in COVARIATE_MECHANISMS:
             return COVARIATE_MECHANISMS[y_kind, z_kind]()
         raise ValueError(
-            f"No built-in mechanism takes covariates for {y_kind} y and {z_kind} z; built in "
-            "are a continuous z given a discrete or continuous y. Write p(z | y, c) as a "
-            "Mechanism subclass with supports_covariates, or leave the covariates out."
+            f"No built-in mechanism takes covariates for {y_kind} y and {z_kind} z. Write "
+            "p(z | y, c) as a Pyro model(y, z=None, covariates=None) and pass "
+            "PyroMechanism(model, y_kind=..., z_kind=...), or leave the covariates out."
         )
     if name == "auto":
         for cls, needs in MECHANISMS.values():
