@@ -9,6 +9,8 @@
 - ``<!-- calibration-table -->`` is replaced by the table of ``benchmarks/results/
   calibration.json``, rendered by ``benchmarks/bench_calibration.py`` itself, so the concepts
   page shows the committed measurements and nothing typed by hand.
+- ``<!-- covariates-table -->`` is replaced by the report of ``benchmarks/results/
+  covariates.json``, rendered by ``benchmarks/bench_covariates.py`` itself.
 - ``<!-- demo-table -->`` is replaced by the Table-1 summary of ``benchmarks/results/demo/
   results.json`` (the README's own block, from ``format_readme_summary``).
 """
@@ -155,19 +157,29 @@ def _neutralise_dead_links(markdown: str, page, files: Files) -> str:
     return LINK.sub(fix, markdown)
 
 
-def _calibration_table() -> str:
+def _rendered(name: str, formatter: str) -> str:
+    """``benchmarks/bench_<name>.py``'s own ``formatter`` applied to ``results/<name>.json``."""
     import importlib.util
     import json
 
-    results = BENCHMARKS / "calibration.json"
+    results = BENCHMARKS / f"{name}.json"
     if not results.is_file():
-        return '!!! note "No calibration run committed yet"\n'
+        return f'!!! note "No {name} run committed yet"\n'
     spec = importlib.util.spec_from_file_location(
-        "bench_calibration", ROOT / "benchmarks" / "bench_calibration.py"
+        f"bench_{name}", ROOT / "benchmarks" / f"bench_{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.format_table(json.loads(results.read_text(encoding="utf-8")))
+    return getattr(module, formatter)(json.loads(results.read_text(encoding="utf-8")))
+
+
+def _calibration_table() -> str:
+    return _rendered("calibration", "format_table")
+
+
+def _covariates_table() -> str:
+    # The report's own title line is dropped: the page has its heading.
+    return _rendered("covariates", "format_md").split("\n", 2)[-1]
 
 
 def _demo_table() -> str:
@@ -184,6 +196,8 @@ def _demo_table() -> str:
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
     if "<!-- demo-table -->" in markdown:
         markdown = markdown.replace("<!-- demo-table -->", _demo_table())
+    if "<!-- covariates-table -->" in markdown:
+        markdown = markdown.replace("<!-- covariates-table -->", _covariates_table())
     if "<!-- calibration-table -->" in markdown:
         markdown = markdown.replace("<!-- calibration-table -->", _calibration_table())
     if "<!-- cli-help -->" in markdown:
