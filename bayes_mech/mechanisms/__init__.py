@@ -16,10 +16,6 @@ Every later stage of the pipeline runs once per posterior draw ``θ_s`` of a mec
 
 from bayes_mech.mechanisms.base import Mechanism
 from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
-from bayes_mech.mechanisms.logistic import (
-    LogisticCategoricalMechanism,
-    multinomial_logistic_model,
-)
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
@@ -27,6 +23,10 @@ from bayes_mech.mechanisms.conjugate import (
     categorical_model,
     gaussian_model,
     linear_gaussian_model,
+)
+from bayes_mech.mechanisms.logistic import (
+    LogisticCategoricalMechanism,
+    multinomial_logistic_model,
 )
 from bayes_mech.mechanisms.pyro_mechanism import PyroMechanism
 from bayes_mech.mechanisms.resolve import infer_kind, resolve_mechanism

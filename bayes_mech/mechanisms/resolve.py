@@ -8,12 +8,12 @@ from sklearn.base import clone
 from bayes_mech._validation import as_numpy, check_option
 from bayes_mech.mechanisms.base import Mechanism
 from bayes_mech.mechanisms.conditional import ConditionalGaussianMechanism
-from bayes_mech.mechanisms.logistic import LogisticCategoricalMechanism
 from bayes_mech.mechanisms.conjugate import (
     CategoricalMechanism,
     GaussianMechanism,
     LinearGaussianMechanism,
 )
+from bayes_mech.mechanisms.logistic import LogisticCategoricalMechanism
 
 __all__ = ["MECHANISMS", "infer_kind", "resolve_mechanism"]
 
