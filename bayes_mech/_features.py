@@ -63,6 +63,8 @@ def warn_if_high_dimensional(
     (the identified-K rule then keeps K = 1) but would not in two dimensions, so that reducing
     the dimension helps. Weights too thin for a 2-D mixture are the ``FrontDoorWeightWarning``'s
     to report."""
+    # "auto" may choose the leanest structure, so only its limit matters
+    covariance_type = "spherical" if covariance_type == "auto" else covariance_type
     k2 = n_parameters(covariance_type, 2, n_features)
     if k2 < n_eff or n_parameters(covariance_type, 2, 2) >= n_eff:
         return

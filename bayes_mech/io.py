@@ -286,7 +286,13 @@ def load(path, trusted=None):
     resampler = RESAMPLERS[name].from_state(state)
     learner.resampler_ = resampler
     learner.resampler_reason_ = manifest["fitted"].get("resampler_reason_", "chosen by the user")
+    if name == "cwgmm" and not hasattr(resampler, "covariance_type_draws_"):
+        # saved before covariance_type="auto": every mixture had the learner's structure
+        shape = resampler.n_components_draws_.shape
+        resampler.covariance_type_draws_ = np.full(shape, learner.covariance_type)
+        resampler.covariance_type_ = np.full(shape[1], learner.covariance_type)
     learner.n_components_ = resampler.n_components_
+    learner.covariance_type_ = getattr(resampler, "covariance_type_", None)
     learner.mixtures_ = getattr(resampler, "mixtures_", None)
     learner.mixture_fit_ = getattr(resampler, "fit_", None)
     # The g-formula's program needs the mechanism, which is not saved: it is None after a load.

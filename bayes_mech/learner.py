@@ -13,7 +13,6 @@ The pipeline (DESIGN.md, steps 1-5; Mao & Little 2024, Alg. 1-2):
 
 from __future__ import annotations
 
-import numbers
 import time
 from contextlib import contextmanager
 
@@ -26,13 +25,10 @@ from tqdm.auto import tqdm
 from bayes_mech._covariates import CovariatesMixin
 from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._features import FeatureSpaceMixin
-from bayes_mech._labels import LabelsMixin, check_any_labels
+from bayes_mech._labels import LabelsMixin
+from bayes_mech._learner_checks import LearnerChecksMixin
 from bayes_mech._reporting import ReportingMixin
 from bayes_mech._validation import (
-    check_array,
-    check_consistent_length,
-    check_option,
-    check_positive_int,
     check_random_state,
 )
 from bayes_mech.mechanisms.resolve import resolve_mechanism
@@ -53,6 +49,7 @@ __all__ = ["MechanismLearner"]
 
 
 class MechanismLearner(
+    LearnerChecksMixin,
     CovariatesMixin,
     LabelsMixin,
     FeatureSpaceMixin,
@@ -82,7 +79,12 @@ class MechanismLearner(
     n_samples : int, optional
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
-    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
+        Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
+        and intervention value, by the weighted criterion (``"bic"``/``"aic"``; at a fixed or
+        DP-chosen K, by the weighted BIC) among full, tied, diag and spherical: in many
+        dimensions with few effective rows a diagonal or spherical mixture identifies K > 1
+        where a full one cannot. The g-formula's ``q`` stays full.
     resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"
         How deconfounded rows are drawn: ``"cwgmm"`` from causally weighted mixtures (paper
         Alg. 1-2); ``"bootstrap"`` resamples rows with probabilities w (the paper's causal
@@ -130,6 +132,9 @@ class MechanismLearner(
     n_components_ : ndarray of shape (M,) or (C,)
         K per intervention value (CW-GMM: the most frequent over draws, each draw's in
         ``resampler_.n_components_draws_``) or per g-formula cell; None for the bootstrap.
+    covariance_type_ : ndarray of str of shape (M,) or None
+        The CW-GMMs' covariance structure per intervention value (most frequent over draws;
+        each draw's in ``resampler_.covariance_type_draws_``); None for the other samplers.
     estimators_ : list of S fitted estimators
     classes_ : ndarray (classifiers)
     residuals_ : ndarray of shape (S, n_holdout) (regressors)
@@ -196,61 +201,6 @@ class MechanismLearner(
         self.random_state = random_state
         self.progress = progress
         self.device = device
-
-    # ------------------------------------------------------------------ validation
-    def _check_params(self) -> None:
-        if not (hasattr(self.estimator, "fit") and hasattr(self.estimator, "predict")):
-            raise TypeError(
-                "estimator must be a scikit-learn estimator with fit and predict; got "
-                f"{type(self.estimator).__name__}."
-            )
-        if not isinstance(self.progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True or False; got {self.progress!r}.")
-        check_positive_int(self.n_draws, "n_draws", minimum=1)
-        check_option(self.resampler, "resampler", tuple(RESAMPLERS))
-        check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))
-        check_option(self.data_uncertainty, "data_uncertainty", ("bayesian_bootstrap", None))
-        check_option(self.covariance_type, "covariance_type", ("full", "diag", "spherical", "tied"))
-        k = self.n_components
-        if isinstance(k, str):
-            check_option(k, "n_components", ("bic", "aic", "dp"))
-        elif not isinstance(k, dict):
-            check_positive_int(k, "n_components", minimum=1)
-        if self.n_samples is not None:
-            check_positive_int(self.n_samples, "n_samples", minimum=1)
-        n_jobs = self.n_jobs
-        if n_jobs is not None and (
-            isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
-        ):
-            raise TypeError(
-                f"n_jobs must be None or a non-zero integer (joblib's); got {n_jobs!r}."
-            )
-        if n_jobs == 0:
-            raise ValueError("n_jobs must be None or a non-zero integer (joblib's); got 0.")
-        fm = self.feature_map
-        if isinstance(fm, str):
-            check_option(fm, "feature_map", ("pca",))
-        elif fm is not None and not all(
-            hasattr(fm, a) for a in ("fit", "transform", "inverse_transform")
-        ):
-            raise TypeError(
-                "feature_map must be a transformer with fit, transform and inverse_transform; "
-                f"got {type(fm).__name__}."
-            )
-
-    def _check_data(self, X, y, z):
-        X = check_array(X, "X", ndim=2, min_rows=2)
-        y, z = self._encode_labels(check_any_labels(y, "y", min_rows=2, warn_column=True), z)
-        z = check_array(z, "z", ndim=2, allow_1d=True, min_rows=2, dtype=None)
-        check_consistent_length(X=X, y=y, z=z)
-        if np.unique(y).size < 2:
-            raise ValueError(
-                f"y must take at least 2 distinct values to learn from (one class or one value "
-                f"has no effect to deconfound); got the single value {y[0]!r} in all {y.size} rows."
-            )
-        if z.shape[1] == 1:
-            z = z[:, 0]
-        return X, y, z
 
     # ---------------------------------------------------------------------- fit
     @contextmanager
@@ -386,6 +336,7 @@ class MechanismLearner(
         resampler = getattr(resampler, "chosen_", resampler)
         self.resampler_ = resampler
         self.n_components_ = resampler.n_components_
+        self.covariance_type_ = getattr(resampler, "covariance_type_", None)
         self.mixtures_ = getattr(resampler, "mixtures_", None)
         self.mixture_fit_ = getattr(resampler, "fit_", None)
         kwargs = {}
@@ -394,16 +345,6 @@ class MechanismLearner(
         self.interventional_model_ = resampler.interventional_model(
             self._intervention_codes(), self.feature_map_, **kwargs
         )
-
-    def _check_task(self) -> None:
-        self._check_label_task()
-        if self.y_kind_ == "discrete" and self._is_regressor:
-            return  # a regressor on class labels is legal (e.g. ordinal y); nothing to check
-        if self.y_kind_ == "continuous" and not self._is_regressor:
-            raise ValueError(
-                "estimator is a classifier but y is continuous; pass a regressor, or integer "
-                "class labels as y."
-            )
 
     def _intervention_coords(self):
         values = self.interventions_

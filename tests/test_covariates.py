@@ -146,10 +146,11 @@ def test_learner_refusals_and_positivity_warning(classification):
     train = classification[0]
     with pytest.raises(TypeError, match=re.escape("GaussianMechanism models p(z | y) without")):
         _fit(LogisticRegression(), train, train.c, mechanism=GaussianMechanism())
-    z_cat = (train.z > 0).astype(int)
-    with pytest.raises(ValueError, match="No built-in mechanism takes covariates for discrete y"):
-        bm.MechanismLearner(LogisticRegression(), progress=False).fit(
-            train.X, train.y, z_cat, covariates=train.c
+    reg = make_frontdoor_covariates("regression", 300, random_state=0)
+    message = "No built-in mechanism takes covariates for continuous y and discrete z"
+    with pytest.raises(ValueError, match=message):
+        bm.MechanismLearner(LinearRegression(), progress=False).fit(
+            reg.X, reg.y, (reg.z > 0).astype(int), covariates=reg.c
         )
     only_one = np.where(train.y == 2, 1, train.c)  # c = 1 for all of class 2; class 1 mixed
     only_one[np.flatnonzero(train.y == 1)[:5]] = 0

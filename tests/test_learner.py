@@ -381,7 +381,7 @@ def test_feature_names_from_a_dataframe(tmp_path):
     assert loaded.feature_names_in_.tolist() == ["effect_a", "effect_b"]
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied", "auto"])
 def test_every_covariance_type_fits_and_samples(covariance_type):
     """'tied' crashed in MixtureBank.from_mixtures (a (d, 1, d) factor into (K, d, d))."""
     d = make_frontdoor_classification(600, random_state=0)
@@ -399,3 +399,40 @@ def test_every_covariance_type_fits_and_samples(covariance_type):
     assert x.shape == (4000, 2) and np.isfinite(x).all()
     # E[x2 | do(y)] = -1.2 whatever the covariance structure (N = 600, thin weights: loose).
     assert abs(x[:, 1].mean() + 1.2) < 0.6
+
+
+@pytest.mark.parametrize("n_components", ["bic", "aic", "dp", 2, {1: 2, 2: 3}])
+def test_auto_covariance_type_per_draw_reported_and_saved(n_components, tmp_path):
+    d = make_frontdoor_classification(800, random_state=1)
+    learner = bm.MechanismLearner(
+        LogisticRegression(),
+        resampler="cwgmm",
+        covariance_type="auto",
+        n_components=n_components,
+        n_draws=4,
+        progress=False,
+        random_state=0,
+    )
+    fit_quietly(learner, d.X, d.y, d.z)
+    types = learner.resampler_.covariance_type_draws_
+    assert types.shape == (4, 2)
+    assert set(types.ravel()) <= {"full", "tied", "diag", "spherical"}
+    assert learner.covariance_type_.tolist() == [
+        max(set(col), key=col.tolist().count) for col in types.T
+    ]
+    if isinstance(n_components, int):
+        assert (learner.resampler_.n_components_draws_ == n_components).all()
+    # Every member's mixture has the structure reported for it.
+    bank = learner.mixtures_
+    for s in range(4):
+        for m in range(2):
+            k = learner.resampler_.n_components_draws_[s, m]
+            scale = bank.scale[s, m, :k].numpy()
+            if types[s, m] in ("diag", "spherical") and scale.ndim == 3:
+                off = scale - np.stack([np.diag(np.diag(a)) for a in scale])
+                assert np.abs(off).max() == 0.0
+    stats = learner.to_inference_data().sample_stats["covariance_type"]
+    assert stats.shape == (1, 4, 2) and (stats.values[0] == types).all()
+    loaded = bm.load(learner.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.resampler_.covariance_type_draws_, types)
+    np.testing.assert_array_equal(loaded.predict_proba(d.X), learner.predict_proba(d.X))

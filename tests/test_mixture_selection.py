@@ -9,6 +9,7 @@ from bayes_mech.mixture import (
     WeightedGaussianMixture,
     select_n_components,
 )
+from bayes_mech.mixture.selection import AUTO_COVARIANCE_TYPES
 
 CENTERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
 
@@ -114,9 +115,9 @@ def test_patience_stops_each_member_after_its_minimum():
     assert np.isfinite(short.scores[0, :5]).all() and np.isinf(short.scores[0, 5:]).all()
     assert np.isfinite(short.scores[1, :4]).all() and np.isinf(short.scores[1, 4:]).all()
     # The batched fits are returned with the rows they were fitted to: K = 5 ran for member 0 only.
-    gm, rows = short.fits[5]
+    gm, rows = short.fits["full", 5]
     np.testing.assert_array_equal(rows, [0])
-    assert gm.means_.shape == (1, 5, 2) and 6 not in short.fits
+    assert gm.means_.shape == (1, 5, 2) and ("full", 6) not in short.fits
     # The same rows' criterion as the exhaustive run's fit of that K (same nested start).
     np.testing.assert_allclose(short.scores[:, :4], full.scores[:, :4], rtol=1e-9)
 
@@ -127,7 +128,8 @@ def test_chosen_fits_are_the_estimator_and_reproducible():
     a = select_n_components(X, w, random_state=3, patience=2)
     b = select_n_components(X, w, random_state=3, patience=2)
     np.testing.assert_array_equal(a.scores, b.scores)
-    assert a.estimator is a.fits[a.n_components][0]
+    assert a.estimator is a.fits["full", a.n_components][0]
+    assert a.covariance_type == "full"
     np.testing.assert_allclose(a.estimator.means_, b.estimator.means_)
 
 
@@ -146,3 +148,53 @@ def test_bad_arguments(kwargs, error, match):
     X, _ = four_blobs(0, n=10)
     with pytest.raises(error, match=match):
         select_n_components(X, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        (np.eye(2), "spherical"),  # round clusters: one variance per component suffices
+        (np.diag([4.0, 0.25]), "diag"),  # axis-aligned ellipses, each cluster its own
+        (np.array([[2.0, 1.8], [1.8, 2.0]]), "tied"),  # one correlated shape shared by all
+    ],
+)
+def test_auto_covariance_type_chooses_the_generating_structure(shape, expected):
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [12.0, 0.0], [0.0, 12.0]])
+    scale = np.linalg.cholesky(shape)
+    if expected == "diag":  # different axis-aligned shapes per cluster: not tied, not spherical
+        scales = [scale, np.diag([0.5, 2.0]), np.diag([1.0, 3.0])]
+    else:
+        scales = [scale] * 3
+    X = np.concatenate(
+        [rng.normal(size=(300, 2)) @ L.T + c for L, c in zip(scales, centres, strict=True)]
+    )
+    result = select_n_components(X, candidates=range(1, 6), random_state=0,
+                                 covariance_type="auto")  # fmt: skip
+    assert (result.n_components, result.covariance_type) == (3, expected)
+    assert result.scores.shape == (4, 5)  # AUTO_COVARIANCE_TYPES x candidates
+    assert result.estimator is result.fits[expected, 3][0]
+    assert result.estimator.covariance_type == expected
+    t = AUTO_COVARIANCE_TYPES.index(expected)
+    assert result.scores[t, 2] == result.scores.min()  # the choice is the table's minimum
+
+
+def test_auto_covariance_type_identifies_more_components_in_high_dimension():
+    # 4 round clusters in 32 dimensions, 300 rows: a full 2-component mixture has more free
+    # parameters (1,121) than rows, so "full" keeps K = 1; a spherical one identifies K = 4.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0.0, 3.0, (4, 32))
+    X = np.concatenate([rng.normal(c, 1.0, (75, 32)) for c in centres])
+    full = select_n_components(X, random_state=0, covariance_type="full")
+    auto = select_n_components(X, random_state=0, covariance_type="auto")
+    assert full.n_components == 1
+    assert (auto.n_components, auto.covariance_type) == (4, "spherical")
+    batch = select_n_components(X, np.ones((2, 300)), random_state=0, covariance_type="auto")
+    np.testing.assert_array_equal(batch.n_components, [4, 4])
+    np.testing.assert_array_equal(batch.covariance_type, ["spherical", "spherical"])
+
+
+def test_auto_covariance_type_with_dp_is_refused():
+    with pytest.raises(ValueError, match="covariance_type='auto' chooses the structure by"):
+        select_n_components(np.zeros((10, 2)) + np.arange(10)[:, None], criterion="dp",
+                            covariance_type="auto")  # fmt: skip

@@ -17,7 +17,12 @@ from bayes_mech.mixture._covariances import COVARIANCE_TYPES, n_parameters
 from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
 from bayes_mech.mixture.gaussian import WeightedGaussianMixture
 
-__all__ = ["SelectionResult", "select_n_components"]
+__all__ = ["AUTO_COVARIANCE_TYPES", "SelectionResult", "select_n_components"]
+
+#: The structures ``covariance_type="auto"`` chooses among, jointly with K: from the most
+#: flexible (a full covariance per component) to the fewest parameters per component, which is
+#: what lets K > 1 be identified with few effective rows in many dimensions.
+AUTO_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,18 @@ class SelectionResult:
         :math:`N_{\rm eff}`). ``"dp"``: the fitted DP
         mixture's component weights sorted in decreasing order, so that ``n_components`` is the
         number of them above ``weight_threshold``.
+        With ``covariance_type="auto"`` one more axis before the candidates: the structures of
+        :data:`AUTO_COVARIANCE_TYPES`, in that order.
     estimator : WeightedGaussianMixture or WeightedBayesianGaussianMixture
         ``"dp"``: the fitted DP mixture. ``"bic"``/``"aic"``: the mixture fitted with the chosen
         ``K`` (unbatched), or ``None`` for 2-D weights, whose members may choose different ``K``.
-    fits : dict of int to (WeightedGaussianMixture, ndarray of int)
-        ``"bic"``/``"aic"``: for every candidate ``K`` that was fitted, the batched mixture and
-        the batch rows (of ``sample_weight``) it was fitted to, so that a caller can use the
-        chosen fits without fitting again.
+    fits : dict of (str, int) to (WeightedGaussianMixture, ndarray of int)
+        ``"bic"``/``"aic"``: for every (covariance type, ``K``) that was fitted, the batched
+        mixture and the batch rows (of ``sample_weight``) it was fitted to, so that a caller can
+        use the chosen fits without fitting again.
+    covariance_type : str or ndarray of str of shape (n_batch,)
+        The covariance structure of the chosen mixtures: the one asked for, or with ``"auto"``
+        the one chosen with ``K`` (per batch member for 2-D weights).
     """
 
     n_components: int | np.ndarray
@@ -53,6 +63,7 @@ class SelectionResult:
     scores: np.ndarray
     estimator: object = None
     fits: dict | None = None
+    covariance_type: str | np.ndarray = "full"
 
     def __iter__(self):
         """Unpack as ``n_components, scores = select_n_components(...)``."""
@@ -104,7 +115,12 @@ def select_n_components(
         from about 4.4 s to 1.5 s; a larger ``K`` that undercuts a minimum after two rises is
         usually one lucky EM start, and it made the choice vary with the seed.
     **mixture_kwargs
-        Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...).
+        Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...). With
+        ``covariance_type="auto"`` (``"bic"``/``"aic"`` only) the structure is chosen with K,
+        per batch member, among :data:`AUTO_COVARIANCE_TYPES`: the criterion is minimised over
+        both. Each structure has its own identification limit (a diagonal or spherical mixture
+        identifies more components than a full one on the same effective rows), which is what
+        lets K > 1 be found with few effective rows in many dimensions.
 
     Returns
     -------
@@ -131,6 +147,12 @@ def select_n_components(
         check_positive_int(k, "candidates")
     cands = np.unique(cands)
     if criterion == "dp":
+        if mixture_kwargs.get("covariance_type") == "auto":
+            raise ValueError(
+                "covariance_type='auto' chooses the structure by the weighted BIC or AIC; with "
+                "criterion='dp' pass one of "
+                f"{list(COVARIANCE_TYPES)}."
+            )
         dp = WeightedBayesianGaussianMixture(
             n_components=int(cands.max()), random_state=random_state, **mixture_kwargs
         ).fit(X, sample_weight=weights)
@@ -150,11 +172,9 @@ def select_n_components(
             f"Every candidate exceeds the {n_positive} rows with positive weight; "
             f"got candidates {cands.tolist()}."
         )
-    n_batch = W.shape[0]
-    scores = np.full((n_batch, cands.size), np.inf)
-    n_eff = kish_ess(W)
-    covariance_type = mixture_kwargs.get("covariance_type", "full")
-    check_option(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    covariance_type = mixture_kwargs.pop("covariance_type", "full")
+    check_option(covariance_type, "covariance_type", (*COVARIANCE_TYPES, "auto"))
+    types = AUTO_COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
     if patience is not None:
         patience = check_positive_int(patience, "patience")
     nested = (
@@ -162,42 +182,68 @@ def select_n_components(
         and mixture_kwargs.get("init_params", "k-means++") == "k-means++"
         and mixture_kwargs.get("means_init") is None
     )
-    if nested:
-        starts = _NestedStarts(X, W, int(min(cands.max(), n_positive)), random_state)
-    active = np.ones(n_batch, dtype=bool)
-    best = np.full(n_batch, np.inf)
-    rises = np.zeros(n_batch, dtype=np.int64)
-    fits = {}
-    for j, k in enumerate(cands.tolist()):  # one batched fit per K, not per batch member
-        if k > n_positive:
-            continue
-        identified = n_parameters(covariance_type, k, X.shape[1]) < n_eff
-        run = active & (identified | (j == 0))
-        if not run.any():
-            continue
-        kwargs = dict(mixture_kwargs)
-        if nested:
-            kwargs["means_init"] = starts.first(k, np.flatnonzero(run))
-        gm = WeightedGaussianMixture(k, random_state=random_state, **kwargs)
-        sw = weights if weights.ndim == 1 else W[run]
-        gm.fit(X, sample_weight=sw)
-        score = gm.bic(X, sw) if criterion == "bic" else gm.aic(X, sw)
-        scores[run, j] = score
-        fits[k] = (gm, np.flatnonzero(run))
-        # Early stop: a member whose criterion rose `patience` times in a row since its best
-        # (or whose larger K are no longer identified) tries no larger K.
-        improved = scores[run, j] < best[run]
-        best[run] = np.minimum(best[run], scores[run, j])
-        rises[run] = np.where(improved, 0, rises[run] + 1)
-        active &= identified | (j == 0)
-        if patience is not None:
-            active &= rises < patience
-    chosen = cands[np.argmin(scores, axis=1)]
+    # One set of nested k-means++ starts for every structure: the structures then compare
+    # mixtures grown from the same centres, and the starts cost once.
+    k_max = int(min(cands.max(), n_positive))
+    starts = _NestedStarts(X, W, k_max, random_state) if nested else None
+    scan = _Scan(X, W, weights, cands, criterion, n_positive, patience, starts, random_state)
+    scores = np.stack([scan.run(ctype, mixture_kwargs) for ctype in types], axis=1)  # (B, T, C)
+    best = np.argmin(scores.reshape(W.shape[0], -1), axis=1)
+    t_idx, k_idx = np.divmod(best, cands.size)
+    chosen, chosen_types = cands[k_idx], np.asarray(types)[t_idx]
+    out_scores = scores if covariance_type == "auto" else scores[:, 0]
     if weights.ndim == 1:
+        key = (str(chosen_types[0]), int(chosen[0]))
         return SelectionResult(
-            int(chosen[0]), criterion, cands, scores[0], fits[int(chosen[0])][0], fits
-        )
-    return SelectionResult(chosen, criterion, cands, scores, None, fits)
+            int(chosen[0]), criterion, cands, out_scores[0], scan.fits[key][0], scan.fits,
+            str(chosen_types[0]),
+        )  # fmt: skip
+    return SelectionResult(chosen, criterion, cands, out_scores, None, scan.fits, chosen_types)
+
+
+class _Scan:
+    """The weighted BIC/AIC of every candidate K for one covariance structure, batched.
+
+    Members whose criterion rose ``patience`` times in a row, or whose larger K are no longer
+    identified (``k_K >= N_eff`` free parameters), try no larger K; fits are kept in ``fits``
+    under ``(structure, K)``.
+    """
+
+    def __init__(self, X, W, weights, cands, criterion, n_positive, patience, starts, seed):
+        self.X, self.W, self.weights, self.cands = X, W, weights, cands
+        self.criterion, self.n_positive, self.patience = criterion, n_positive, patience
+        self.starts, self.seed = starts, seed
+        self.n_eff = kish_ess(W)
+        self.fits = {}
+
+    def run(self, covariance_type: str, mixture_kwargs: dict) -> np.ndarray:
+        X, W, n_batch = self.X, self.W, self.W.shape[0]
+        scores = np.full((n_batch, self.cands.size), np.inf)
+        active = np.ones(n_batch, dtype=bool)
+        best = np.full(n_batch, np.inf)
+        rises = np.zeros(n_batch, dtype=np.int64)
+        for j, k in enumerate(self.cands.tolist()):  # one batched fit per K, not per member
+            if k > self.n_positive:
+                continue
+            identified = n_parameters(covariance_type, k, X.shape[1]) < self.n_eff
+            run = active & (identified | (j == 0))
+            if not run.any():
+                continue
+            kwargs = {**mixture_kwargs, "covariance_type": covariance_type}
+            if self.starts is not None:
+                kwargs["means_init"] = self.starts.first(k, np.flatnonzero(run))
+            gm = WeightedGaussianMixture(k, random_state=self.seed, **kwargs)
+            sw = self.weights if self.weights.ndim == 1 else W[run]
+            gm.fit(X, sample_weight=sw)
+            scores[run, j] = gm.bic(X, sw) if self.criterion == "bic" else gm.aic(X, sw)
+            self.fits[covariance_type, k] = (gm, np.flatnonzero(run))
+            improved = scores[run, j] < best[run]
+            best[run] = np.minimum(best[run], scores[run, j])
+            rises[run] = np.where(improved, 0, rises[run] + 1)
+            active &= identified | (j == 0)
+            if self.patience is not None:
+                active &= rises < self.patience
+        return scores
 
 
 class _NestedStarts:

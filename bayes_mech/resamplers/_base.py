@@ -163,7 +163,8 @@ class MixtureResampler(Resampler):
     Parameters
     ----------
     n_components : int, "bic", "aic", "dp" or dict, default="bic"
-    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
+        ``"auto"``: chosen with K (see each resampler).
     device : str or torch.device, optional
     """
 

@@ -45,8 +45,9 @@ class MixtureBank:
         n_draws, n_values = shape
         k_max = max(gm.weights_.shape[-1] for _, gm in fitted)
         d = fitted[0][1].means_.shape[-1]
-        cov_type = fitted[0][1].covariance_type
-        full = cov_type in ("full", "tied")
+        # Members may differ in structure (covariance_type="auto"): one full-covariance member
+        # makes the bank full, and the diagonal ones become diagonal Cholesky factors.
+        full = any(gm.covariance_type in ("full", "tied") for _, gm in fitted)
         B = n_draws * n_values
         weights = np.zeros((B, k_max))
         means = np.zeros((B, k_max, d))
@@ -56,14 +57,11 @@ class MixtureBank:
             weights[index, :k] = gm.weights_
             means[index, :k] = gm.means_
             cov = np.asarray(gm.covariances_)
-            if cov_type == "full":
+            if gm.covariance_type in ("full", "tied"):  # tied: one (d, d) shared by k components
                 scale[index, :k] = np.linalg.cholesky(cov)
-            elif cov_type == "tied":  # one (d, d) covariance shared by the k components
-                scale[index, :k] = np.linalg.cholesky(cov)
-            elif cov_type == "diag":
-                scale[index, :k] = np.sqrt(cov)
-            else:  # spherical
-                scale[index, :k] = np.sqrt(cov)[..., None]
+                continue
+            sd = np.sqrt(cov) if gm.covariance_type == "diag" else np.sqrt(cov)[..., None]
+            scale[index, :k] = sd[..., None] * np.eye(d) if full else sd
         return cls(
             weights.reshape(n_draws, n_values, k_max),
             means.reshape(n_draws, n_values, k_max, d),

@@ -197,13 +197,13 @@ def choose_n_components(
     return np.atleast_1d(np.asarray(chosen.n_components, dtype=int))
 
 
-def _select(Z, weights, criterion, covariance_type, seed, device=None):
+def _select(Z, weights, criterion, covariance_type, seed, device=None, candidates=K_CANDIDATES):
     """The resamplers' K selection: :data:`K_CANDIDATES`, :data:`PATIENCE`, in standardised
     coordinates ``Z``."""
     return select_n_components(
         Z,
         sample_weight=weights,
-        candidates=K_CANDIDATES,
+        candidates=candidates,
         criterion=criterion,
         covariance_type=covariance_type,
         random_state=seed,
@@ -212,22 +212,47 @@ def _select(Z, weights, criterion, covariance_type, seed, device=None):
     )
 
 
-def _select_and_draw(X, log_weights, criterion, n_samples, *, covariance_type, seed, device):
-    """Per-member K by ``criterion`` ("bic"/"aic"), each (draw, value) on its own weights; the
-    selection's own fits at the chosen K are the CW-GMMs (no second fit)."""
+def _select_and_draw(
+    X, log_weights, criterion, n_samples, *, covariance_type, seed, device, ks=None
+):
+    """Per-member K (and structure, for ``covariance_type="auto"``) by ``criterion``
+    ("bic"/"aic"), each (draw, value) on its own weights; the selection's own fits at the
+    chosen K are the CW-GMMs (no second fit). With ``ks`` (S, M) given, K is fixed per member
+    and only the structure is chosen.
+
+    Returns samples, :class:`CWGMMFit`, K (S, M) and the covariance structure (S, M).
+    """
     W = normalize_log_weights(log_weights).exp().cpu().numpy()
     n_draws, n_values, n_rows = W.shape
     fit_seed, sample_seed = (int(v) for v in check_random_state(seed).randint(0, 2**31 - 1, 2))
     Z, center, spread = standardize_columns(X)
-    result = _select(Z, W.reshape(-1, n_rows), criterion, covariance_type, fit_seed, device)
-    ks = np.asarray(result.n_components, dtype=np.int64)
+    W = W.reshape(-1, n_rows)
+    if ks is None:
+        parts = [(np.arange(W.shape[0]), K_CANDIDATES)]
+    else:
+        flat = ks.reshape(-1)
+        parts = [(np.flatnonzero(flat == k), [int(k)]) for k in np.unique(flat).tolist()]
+    chosen_k = np.empty(W.shape[0], dtype=np.int64)
+    chosen_t = np.empty(W.shape[0], dtype=object)
     groups = []
-    for K in np.unique(ks).tolist():
-        gm, rows = result.fits[K]
-        index = np.flatnonzero(ks == K)
-        groups.append((gm, index, np.searchsorted(rows, index)))
+    for members, candidates in parts:
+        result = _select(Z, W[members], criterion, covariance_type, fit_seed, device, candidates)
+        k_part = np.atleast_1d(np.asarray(result.n_components, dtype=np.int64))
+        t_part = np.broadcast_to(np.asarray(result.covariance_type), k_part.shape)
+        chosen_k[members], chosen_t[members] = k_part, t_part
+        for t, K in sorted({(str(t), int(k)) for t, k in zip(t_part, k_part, strict=True)}):
+            gm, rows = result.fits[t, K]
+            local = np.flatnonzero((k_part == K) & (t_part == t))
+            groups.append((gm, members[local], np.searchsorted(rows, local)))
     samples, fit = _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed)
-    return samples, fit, ks.reshape(n_draws, n_values)
+    shape = (n_draws, n_values)
+    return samples, fit, chosen_k.reshape(shape), chosen_t.astype(str).reshape(shape)
+
+
+def _mode(values) -> str:
+    """The most frequent entry (the first in sorted order on a tie)."""
+    labels, counts = np.unique(np.asarray(values), return_counts=True)
+    return str(labels[np.argmax(counts)])
 
 
 class CWGMMResampler(MixtureResampler):
@@ -243,7 +268,7 @@ class CWGMMResampler(MixtureResampler):
     ----------
     n_components : int, "bic", "aic", "dp" or dict, default="bic"
         As for :class:`~bayes_mech.MechanismLearner`.
-    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
     device : str or torch.device, optional
 
     Attributes
@@ -252,6 +277,12 @@ class CWGMMResampler(MixtureResampler):
         K per intervention value: the most frequent over draws.
     n_components_draws_ : ndarray of shape (S, M)
         K of every (draw, value).
+    covariance_type_ : ndarray of str of shape (M,)
+        The covariance structure per intervention value (the most frequent over draws).
+    covariance_type_draws_ : ndarray of str of shape (S, M)
+        The structure of every (draw, value): with ``covariance_type="auto"`` chosen with K by
+        the weighted criterion (``"bic"``/``"aic"``), or by the weighted BIC at the member's K
+        (fixed K, a dict, or ``"dp"``, whose K then comes from a full-covariance DP mixture).
     mixtures_ : MixtureBank
         The S x M fitted mixtures, in the units of ``X``.
     fit_ : dict of str to ndarray of shape (S, M)
@@ -276,9 +307,11 @@ class CWGMMResampler(MixtureResampler):
         # fit of cwgmm_resample(..., random_state=random_state) for the chosen K.
         seed = random_state if isinstance(random_state, int) else seed_from(random_state)
         S, M = problem.log_weights.shape[:2]
+        auto = self.covariance_type == "auto"
         options = dict(covariance_type=self.covariance_type, device=self.device)
+        types = None
         if self.n_components in ("bic", "aic"):
-            samples, fit, ks = _select_and_draw(
+            samples, fit, ks, types = _select_and_draw(
                 problem.X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
             )
         else:
@@ -291,13 +324,23 @@ class CWGMMResampler(MixtureResampler):
                 weights,
                 self.n_components,
                 problem.interventions,
-                covariance_type=self.covariance_type,
+                # the DP mixture fits one structure: with "auto", K from a full-covariance DP
+                covariance_type="full" if auto else self.covariance_type,
                 seed=seed,
             )
             ks = np.broadcast_to(chosen.reshape(-1, M), (S, M)).copy()
-            samples, fit = cwgmm_resample(
-                problem.X, problem.log_weights, ks, n_samples, random_state=seed, **options
-            )
+            if auto:  # the structure by the weighted BIC at each member's K
+                samples, fit, ks, types = _select_and_draw(
+                    problem.X, problem.log_weights, "bic", n_samples, seed=seed, ks=ks, **options
+                )
+            else:
+                samples, fit = cwgmm_resample(
+                    problem.X, problem.log_weights, ks, n_samples, random_state=seed, **options
+                )
+        if types is None:
+            types = np.full((S, M), self.covariance_type)
+        self.covariance_type_draws_ = types
+        self.covariance_type_ = np.array([_mode(col) for col in types.T])
         self.n_components_draws_ = ks
         self.n_components_ = np.array([np.bincount(col).argmax() for col in ks.T])
         self.fit_ = {
@@ -314,6 +357,9 @@ class CWGMMResampler(MixtureResampler):
     def fit_stats(self):
         out = {f"em_{k}": (np.asarray(v), ["intervention"]) for k, v in self.fit_.items()}
         out["n_components"] = (self.n_components_draws_, ["intervention"])
+        types = getattr(self, "covariance_type_draws_", None)
+        if types is not None:
+            out["covariance_type"] = (np.asarray(types, dtype=str), ["intervention"])
         return out
 
     def state_arrays(self):
@@ -321,6 +367,7 @@ class CWGMMResampler(MixtureResampler):
         out.update({f"fit/{k}": np.asarray(v) for k, v in self.fit_.items()})
         out["n_components"] = np.asarray(self.n_components_)
         out["n_components_draws"] = np.asarray(self.n_components_draws_)
+        out["covariance_type_draws"] = np.asarray(self.covariance_type_draws_, dtype=str)
         return out
 
     @classmethod
@@ -337,6 +384,9 @@ class CWGMMResampler(MixtureResampler):
             arrays["mixtures/weights"], arrays["mixtures/means"], arrays["mixtures/scale"]
         )
         out.fit_ = {k[4:]: v for k, v in arrays.items() if k.startswith("fit/")}
+        if "covariance_type_draws" in arrays:  # models saved before "auto" leave it to load()
+            out.covariance_type_draws_ = arrays["covariance_type_draws"]
+            out.covariance_type_ = np.array([_mode(c) for c in out.covariance_type_draws_.T])
         return out
 
     def describe(self, value_labels):
@@ -346,5 +396,11 @@ class CWGMMResampler(MixtureResampler):
                 int(self.n_components_draws_[:, m].min()),
                 int(self.n_components_draws_[:, m].max()),
             )
-            parts.append(f"{v}: {k}" + (f" ({lo}-{hi} over draws)" if lo != hi else ""))
+            part = f"{v}: {k}" + (f" ({lo}-{hi} over draws)" if lo != hi else "")
+            types = getattr(self, "covariance_type_draws_", None)
+            if types is not None and (np.unique(types).size > 1 or types.flat[0] != "full"):
+                mode = self.covariance_type_[m]
+                share = int((types[:, m] == mode).sum())
+                part += f" {mode}" + (f" in {share}/{types.shape[0]}" if share < len(types) else "")
+            parts.append(part)
         return "K per intervention: " + ", ".join(parts)

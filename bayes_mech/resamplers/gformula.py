@@ -70,9 +70,10 @@ class GFormulaResampler(MixtureResampler):
     n_components : int, "bic", "aic" or "dp", default="bic"
         K of every cell's mixture, or how to choose it per cell (on the draw-averaged row
         weights, as for the CW-GMM).
-    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
         ``"full"`` lets ``x`` depend on ``w`` within a component; with the others ``w`` acts
-        through the responsibilities only.
+        through the responsibilities only. ``"auto"`` is ``"full"`` here: the conditional
+        ``q(x | w)`` needs the cross-covariances that only a full covariance has.
     device : str or torch.device, optional
 
     Attributes
@@ -103,6 +104,10 @@ class GFormulaResampler(MixtureResampler):
     """
 
     name = "gformula"
+
+    @property
+    def _covariance_type(self) -> str:
+        return "full" if self.covariance_type == "auto" else self.covariance_type
 
     # ------------------------------------------------------------------------- fit
     @staticmethod
@@ -142,7 +147,7 @@ class GFormulaResampler(MixtureResampler):
             mean_g,
             self.n_components,
             None,
-            covariance_type=self.covariance_type,
+            covariance_type=self._covariance_type,
             seed=self._seeds(random_state)[0],
         )
         too_many = np.flatnonzero(self.n_components_ > counts)
@@ -181,7 +186,7 @@ class GFormulaResampler(MixtureResampler):
             weights = (g[:, None, :] * member[None, cols, :]).reshape(-1, N)
             gm = WeightedGaussianMixture(
                 n_components=int(K),
-                covariance_type=self.covariance_type,
+                covariance_type=self._covariance_type,
                 random_state=fit_seed,
                 device=self.device,
             ).fit(V, sample_weight=weights)

@@ -1,0 +1,288 @@
+"""Model selection: K and the covariance structure, chosen automatically, against a fixed grid.
+
+For each data set and seed, the learner is fitted with every fixed (K, structure) of a grid
+(K in ``--grid-k``, structure in full/tied/diag/spherical) and with the automatic choices:
+
+* ``bic/full``: ``n_components="bic"``, ``covariance_type="full"`` (the default until #15);
+* ``bic/auto``: ``n_components="bic"``, ``covariance_type="auto"`` (K and structure per draw);
+* ``dp/full``: ``n_components="dp"``.
+
+Data sets (non-confounded test sets of the same generator):
+
+* ``A.1``: the paper's A.1, N = 5,000, ``LogisticRegression``;
+* ``digits-raw`` / ``digits-pca``: background digits (paper A.3 design) from scikit-learn's
+  8x8 digits, N = 1,400, ``KNeighborsClassifier``; raw 64 pixels, or ``feature_map="pca"``;
+* ``synth-32`` / ``synth-64``: a front-door SCM whose ``p(x | do(y))`` is a mixture of 4
+  well-separated Gaussian clusters in 32 or 64 dimensions, N = 2,000 (a few hundred effective
+  rows per intervention value), ``LogisticRegression``; the true K is 4;
+* ``mnist-pca`` with ``--mnist-dir``: background digits from MNIST's training IDX files.
+
+Reported: accuracy (mean over seeds), the chosen K and structure, and fit time (median), and
+the automatic choices' gap to the best fixed (K, structure). ``--true-k-seeds`` more seeds of
+the synthetic sets check how often the automatic choice finds K = 4.
+
+Usage::
+
+    python benchmarks/bench_selection.py            # writes results/selection.{md,json}
+    python benchmarks/bench_selection.py --quick    # tiny; prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+STRUCTURES = ("full", "tied", "diag", "spherical")
+AUTO = {"bic/full": ("bic", "full"), "bic/auto": ("bic", "auto"), "dp/full": ("dp", "full")}
+DATASETS = ("A.1", "digits-raw", "digits-pca", "synth-32", "synth-64")
+#: Issue #15's target: the automatic choice within 0.3 pt of the best fixed (K, structure).
+TARGET_GAP = 0.003
+
+
+def synthetic_clusters(n: int, d: int, rng, confounded: bool = True):
+    """A front-door SCM whose ``p(x | do(y))`` is a mixture of 4 Gaussian clusters in ``d`` dims.
+
+    u ~ N(0, 1); y in {1, 2} with P(y = 2) = sigmoid(1.5 u) (1/2 if not confounded);
+    z ~ N(-1 or 1, 1); a cluster k uniform on {0..3}, independent of the rest;
+    x = mu_k + 1.5 z e_1 + 2 u e_2 + N(0, I). Under do(y) the shifts are Gaussian and
+    independent of k, so p(x | do(y)) is a mixture of exactly 4 equally weighted Gaussians with a
+    diagonal covariance (the centres mu_k ~ N(0, 9 I), fixed by ``d``, are well separated).
+    """
+    centres = np.random.default_rng(1234 + d).normal(0.0, 3.0, (4, d))
+    u = rng.normal(size=n)
+    p2 = 1 / (1 + np.exp(-1.5 * u)) if confounded else np.full(n, 0.5)
+    y = np.where(rng.random(n) < p2, 2, 1)
+    z = rng.normal(np.where(y == 2, 1.0, -1.0), 1.0)
+    X = centres[rng.integers(0, 4, n)] + rng.normal(size=(n, d))
+    X[:, 0] += 1.5 * z
+    X[:, 1] += 2.0 * u
+    return X, y, z
+
+
+def load(name: str, seed: int, mnist_dir=None):
+    """(train X, y, z), (test X, y), estimator, feature_map for one data set and seed."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    import bayes_mech as bm
+
+    if name == "A.1":
+        tr = bm.datasets.make_frontdoor_classification(5000, random_state=seed)
+        te = bm.datasets.make_frontdoor_classification(5000, False, random_state=10_000 + seed)
+        return (tr.X, tr.y, tr.z), (te.X, te.y), LogisticRegression(), None
+    if name.startswith("synth"):
+        d = int(name.split("-")[1])
+        rng = np.random.default_rng(seed)
+        tr = synthetic_clusters(2000, d, rng)
+        te = synthetic_clusters(5000, d, rng, confounded=False)
+        return tr, te[:2], LogisticRegression(max_iter=2000), None
+    images = labels = None
+    if name.startswith("mnist"):
+        images, labels = bm.datasets.load_mnist_idx(mnist_dir)
+    tr = bm.datasets.make_background_digits(1400, images, labels, random_state=seed)
+    te = bm.datasets.make_background_digits(
+        2000, images, labels, confounded=False, random_state=10_000 + seed
+    )
+    fmap = None if name == "digits-raw" else "pca"
+    return (tr.X, tr.y, tr.z), (te.X, te.y), KNeighborsClassifier(), fmap
+
+
+def fit_one(data, estimator, fmap, n_components, covariance_type, S, seed):
+    import bayes_mech as bm
+
+    (X, y, z), (Xt, yt) = data
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learner = bm.MechanismLearner(
+            estimator,
+            n_draws=S,
+            n_components=n_components,
+            covariance_type=covariance_type,
+            resampler="cwgmm",
+            feature_map=fmap,
+            progress=False,
+            random_state=seed,
+        ).fit(X, y, z)
+        score = learner.score(Xt, yt)
+    res = learner.resampler_
+    return {
+        "accuracy": score,
+        "fit_s": time.perf_counter() - start,
+        "k": np.asarray(learner.n_components_).tolist(),
+        "k_draws": np.asarray(res.n_components_draws_).tolist(),
+        "structure": np.asarray(res.covariance_type_).tolist(),
+    }
+
+
+def summarise(records: list[dict]) -> dict:
+    out = {}
+    for name in dict.fromkeys(r["dataset"] for r in records):
+        rows = [r for r in records if r["dataset"] == name]
+        settings = {}
+        for key in dict.fromkeys(r["setting"] for r in rows):
+            sub = [r for r in rows if r["setting"] == key and not r.get("true_k_only")]
+            if not sub:
+                continue
+            settings[key] = {
+                "accuracy": float(np.mean([r["accuracy"] for r in sub])),
+                "seeds": len(sub),
+                "fit_s": float(np.median([r["fit_s"] for r in sub])),
+                "k": [r["k"] for r in sub],
+                "structure": [r["structure"] for r in sub],
+            }
+        grid = {k: v for k, v in settings.items() if k not in AUTO}
+        best = max(grid, key=lambda k: grid[k]["accuracy"]) if grid else None
+        entry = {"settings": settings, "best_fixed": best}
+        for key in AUTO:
+            if key in settings and best is not None:
+                entry[f"gap_{key}"] = settings[key]["accuracy"] - grid[best]["accuracy"]
+        if name.startswith("synth"):
+            for key in ("bic/full", "bic/auto"):
+                ks = [r["k"] for r in rows if r["setting"] == key]
+                entry[f"true_k_{key}"] = [sum(all(k == 4 for k in ks_) for ks_ in ks), len(ks)]
+        out[name] = entry
+    return out
+
+
+def format_md(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# Model selection: K and covariance structure",
+        "",
+        f"Command: `{result['command']}`; date {result['date']}; {m['summary']}; load "
+        f"{m['load_average']}; run time {result.get('run_time_s', 0):.0f} s; "
+        f"S = {result['config']['S']} draws, resampler cwgmm.",
+        "",
+        "| data set | setting | accuracy % | gap to best fixed (pt) | K chosen (per value, "
+        "per seed) | structure | fit s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in result["summary"].items():
+        best = entry["best_fixed"]
+        best_acc = entry["settings"][best]["accuracy"] if best else float("nan")
+        order = [*AUTO, best] if best else list(AUTO)
+        for key in order:
+            s = entry["settings"].get(key)
+            if s is None:
+                continue
+            label = key if key in AUTO else f"best fixed: {key}"
+            ks = "; ".join(",".join(map(str, k)) for k in s["k"])
+            st = "; ".join(",".join(x) for x in s["structure"])
+            lines.append(
+                f"| {name} | {label} | {100 * s['accuracy']:.2f} | "
+                f"{100 * (s['accuracy'] - best_acc):+.2f} | {ks} | {st} | {s['fit_s']:.1f} |"
+            )
+    lines += ["", "True K (synthetic, 4 clusters per intervention value; seeds where every value "
+              "chose K = 4):", ""]  # fmt: skip
+    for name, entry in result["summary"].items():
+        for key in ("bic/full", "bic/auto"):
+            if f"true_k_{key}" in entry:
+                hit, n = entry[f"true_k_{key}"]
+                lines.append(f"- {name}, {key}: {hit} of {n}")
+    lines += ["", "Targets (issue #15):", ""]
+    for name, entry in result["summary"].items():
+        gap = entry.get("gap_bic/auto")
+        if gap is not None:
+            verdict = "met" if gap >= -TARGET_GAP else "MISSED"
+            lines.append(
+                f"- {verdict}: {name}: bic/auto within {100 * TARGET_GAP:.1f} pt of the best "
+                f"fixed (K, structure): {100 * gap:+.2f} pt"
+            )
+        if "true_k_bic/auto" in entry:
+            hit, n = entry["true_k_bic/auto"]
+            ok = hit >= 0.8 * n
+            lines.append(f"- {'met' if ok else 'MISSED'}: {name}: true K in {hit} of {n} seeds")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--datasets", default=",".join(DATASETS))
+    p.add_argument("--mnist-dir", help="MNIST training IDX files: adds mnist-pca")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--true-k-seeds", type=int, default=10)
+    p.add_argument("--grid-k", default="1,2,4,6,8")
+    p.add_argument("--draws", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=HERE / "results" / "selection.md")
+    p.add_argument("--render", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.render:
+        result = json.loads(args.out.with_suffix(".json").read_text())
+        result["summary"] = summarise(result["records"])
+        args.out.write_text(format_md(result))
+        return result
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import torch
+
+    from bayes_mech.experiments import _machine, versions
+
+    torch.set_num_threads(args.threads)
+    q = args.quick
+    datasets = args.datasets.split(",") if not q else ["synth-32"]
+    if args.mnist_dir:
+        datasets.append("mnist-pca")
+    cfg = {
+        "datasets": datasets,
+        "seeds": args.seeds if not q else 1,
+        "true_k_seeds": args.true_k_seeds if not q else 2,
+        "grid_k": [int(k) for k in args.grid_k.split(",")] if not q else [2, 4],
+        "S": args.draws if not q else 4,
+    }
+    result = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "versions": versions(),
+        "config": cfg,
+        "records": [],
+    }
+    start = time.perf_counter()
+    for name in datasets:
+        n_seeds = max(cfg["seeds"], cfg["true_k_seeds"] if name.startswith("synth") else 0)
+        for seed in range(n_seeds):
+            train, test, estimator, fmap = load(name, seed, args.mnist_dir)
+            grid_seed = seed < cfg["seeds"]
+            settings = dict(AUTO)
+            if grid_seed:
+                settings.update({f"K={k}/{s}": (k, s) for s in STRUCTURES for k in cfg["grid_k"]})
+            for key, (k, structure) in settings.items():
+                rec = fit_one((train, test), estimator, fmap, k, structure, cfg["S"], seed)
+                rec.update(dataset=name, seed=seed, setting=key, true_k_only=not grid_seed)
+                result["records"].append(rec)
+                print(
+                    f"[{time.perf_counter() - start:6.0f} s] {name} seed {seed} {key}: "
+                    f"{100 * rec['accuracy']:.2f} % K {rec['k']} {rec['structure']} "
+                    f"{rec['fit_s']:.1f} s",
+                    flush=True,
+                )
+    result["run_time_s"] = time.perf_counter() - start
+    result["summary"] = summarise(result["records"])
+    text = format_md(result)
+    print(text)
+    if not q:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        args.out.write_text(text)
+        print(f"wrote {args.out} (.json)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
