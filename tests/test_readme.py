@@ -84,3 +84,18 @@ def test_demo_table_is_rendered_from_the_committed_run():
     text = README.read_text(encoding="utf-8")
     block = text[text.index("<!-- demo:start -->") : text.index("<!-- demo:end -->")]
     assert block.strip() == ("<!-- demo:start -->\n" + format_readme_summary(results)).strip()
+
+
+def test_bad_input_counts_match_the_catalogue():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import test_bad_inputs
+
+    text = README.read_text(encoding="utf-8")
+    found = re.search(
+        r"checks (\d+) such cases across the Python API and (\d+) in the command", text
+    )
+    assert found is not None
+    assert int(found.group(1)) == len(test_bad_inputs.CASES)
+    assert int(found.group(2)) == len(test_bad_inputs.CLI_CASES)

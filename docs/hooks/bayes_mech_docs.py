@@ -9,6 +9,8 @@
 - ``<!-- calibration-table -->`` is replaced by the table of ``benchmarks/results/
   calibration.json``, rendered by ``benchmarks/bench_calibration.py`` itself, so the concepts
   page shows the committed measurements and nothing typed by hand.
+- ``<!-- selection-table -->`` is replaced by the report of ``benchmarks/results/
+  selection.json`` (``benchmarks/bench_selection.py``'s own rendering).
 - ``<!-- covariates-table -->`` is replaced by the report of ``benchmarks/results/
   covariates.json``, rendered by ``benchmarks/bench_covariates.py`` itself.
 - ``<!-- demo-table -->`` is replaced by the Table-1 summary of ``benchmarks/results/demo/
@@ -177,6 +179,10 @@ def _calibration_table() -> str:
     return _rendered("calibration", "format_table")
 
 
+def _selection_table() -> str:
+    return _rendered("selection", "format_md").split("\n", 2)[-1]
+
+
 def _covariates_table() -> str:
     # The report's own title line is dropped: the page has its heading.
     return _rendered("covariates", "format_md").split("\n", 2)[-1]
@@ -196,6 +202,8 @@ def _demo_table() -> str:
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
     if "<!-- demo-table -->" in markdown:
         markdown = markdown.replace("<!-- demo-table -->", _demo_table())
+    if "<!-- selection-table -->" in markdown:
+        markdown = markdown.replace("<!-- selection-table -->", _selection_table())
     if "<!-- covariates-table -->" in markdown:
         markdown = markdown.replace("<!-- covariates-table -->", _covariates_table())
     if "<!-- calibration-table -->" in markdown:
