@@ -9,6 +9,12 @@ Seconds per EM iteration: ``(min T(n+1) − min T(1)) / n`` over repeated fits w
 count (``tol=0``), which cancels the initialisation. ``n`` is 20 and repeats 3 unless one iteration
 is slow, then both are cut (the table says how many were run).
 
+Two kinds of data (``--clusters``), because the peers' speed depends on them on some CPUs:
+*separated* clusters (centres ~ N(0, 3²) per coordinate), where scikit-learn's responsibilities
+underflow to subnormal floats (slow on some CPUs only), and *overlapping* ones (centres
+~ N(0, 0.7²)). The report records the CPU model and flags, the BLAS and the thread settings:
+a ratio holds for the CPU it ran on.
+
 Usage::
 
     python benchmarks/bench_mixture.py            # full run, writes benchmarks/results/mixture.md
@@ -18,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -62,9 +69,13 @@ MECHANISM_LEARN_MAX_ELEMENTS = 10**8
 # -- worker: one library on one case, in its own process ---------------------------------------
 
 
-def make_data(n, d, k, batch, seed=0):
+#: Spread of the cluster centres per coordinate, per kind of data.
+CLUSTERS = {"separated": 3.0, "overlapping": 0.7}
+
+
+def make_data(n, d, k, batch, spread=3.0, seed=0):
     rng = np.random.default_rng(seed)
-    centers = rng.normal(0.0, 3.0, size=(k, d))
+    centers = rng.normal(0.0, spread, size=(k, d))
     X = centers[rng.integers(0, k, size=n)] + rng.normal(size=(n, d))
     shape = (batch, n) if batch else (n,)
     return X, rng.exponential(size=shape)  # positive weights, front-door-like spread
@@ -139,10 +150,10 @@ def reset_peak():
         pass
 
 
-def worker(lib, n, d, k, cov, batch, n_iter, repeats, budget_s):
+def worker(lib, n, d, k, cov, batch, n_iter, repeats, budget_s, spread=3.0):
     warnings.simplefilter("ignore")
     fit = fitter(lib, k, cov)
-    X, w = make_data(n, d, k, batch)
+    X, w = make_data(n, d, k, batch, spread)
 
     def timed(m):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -197,7 +208,8 @@ def run_case(lib, case, cfg, timeout):
     threads = str(cfg["threads"])
     env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     env.update(MKL_NUM_THREADS=threads, BAYES_MECH_BENCH_THREADS=threads)
-    args += ["--config", json.dumps({key: cfg[key] for key in ("n_iter", "repeats", "budget_s")})]
+    keys = ("n_iter", "repeats", "budget_s", "spread")
+    args += ["--config", json.dumps({key: cfg[key] for key in keys})]
     load = os.getloadavg()[0]
     try:
         out = subprocess.run(
@@ -315,9 +327,10 @@ def main(argv=None):
         help="re-measure only this case (all libraries) and merge it into the saved results",
     )
     parser.add_argument(
-        "--rows-from",
-        type=Path,
-        help="with --only: take those rows from this results JSON instead of measuring them",
+        "--clusters",
+        choices=[*CLUSTERS, "both"],
+        default="both",
+        help="separated clusters, overlapping ones, or both (default)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -336,34 +349,37 @@ def main(argv=None):
     shapes = [(*s, 0) for s in cfg["shapes"]]
     scaling = [(*s, 0) for s in cfg["scaling"]]
     batch = [tuple(cfg["batch"])]
-    results, remeasured, todo = {}, [], shapes + batch + scaling
-    if args.only:
-        wanted = {tuple(int(v) if v.isdigit() else v for v in s.split(",")) for s in args.only}
-        saved = out.with_suffix(".json")
-        stored = json.loads(saved.read_text()) if saved.exists() else {}
-        results = stored.get("results", stored)
-        remeasured = stored.get("remeasured", [])
-        todo = [c for c in todo if c in wanted or c[:4] in wanted]
-        remeasured += [list(c[:4]) for c in todo]
-        if args.rows_from:
-            other = json.loads(args.rows_from.read_text())
-            other = other.get("results", other)
-            results.update({json.dumps(c): other[json.dumps(c)] for c in todo})
-            todo = []
-    for case in todo:
-        results[json.dumps(case)] = row = {}
-        for lib in libs:
-            row[lib] = run_case(lib, case, cfg, args.timeout)
-            r = row[lib]
-            msg = r.get("skipped") or f"{r['s_per_iter']:.5f} s/iter, peak {r['peak_mb']:.0f} MB"
-            print(f"{case} {lib:16s} {msg}", flush=True)
-        found = [(lib, ratio(row[lib], row["bayes_mech"], metric_of(cfg))) for lib in libs[1:]]
-        print(
-            "   ratios vs ours: "
-            + ", ".join(f"{lib} {r:.1f}x" for lib, r in found if r is not None),
-            flush=True,
-        )
+    kinds = list(CLUSTERS) if args.clusters == "both" else [args.clusters]
+    saved_path = out.with_suffix(".json") if out is not None else None
+    stored = json.loads(saved_path.read_text()) if saved_path and saved_path.exists() else {}
+    by_kind = stored.get("kinds", {}) if args.only else {}
+    for kind in kinds:
+        entry = by_kind.setdefault(kind, {"results": {}, "remeasured": []})
+        results = entry["results"]
+        todo = shapes + batch + scaling
+        if args.only:
+            wanted = {tuple(int(v) if v.isdigit() else v for v in s.split(",")) for s in args.only}
+            todo = [c for c in todo if c in wanted or c[:4] in wanted]
+            entry["remeasured"] += [list(c[:4]) for c in todo]
+        kind_cfg = {**cfg, "spread": CLUSTERS[kind]}
+        for case in todo:
+            results[json.dumps(case)] = row = {}
+            for lib in libs:
+                row[lib] = run_case(lib, case, kind_cfg, args.timeout)
+                r = row[lib]
+                msg = (
+                    r.get("skipped") or f"{r['s_per_iter']:.5f} s/iter, peak {r['peak_mb']:.0f} MB"
+                )
+                print(f"{kind} {case} {lib:16s} {msg}", flush=True)
+            found = [(lib, ratio(row[lib], row["bayes_mech"], metric_of(cfg))) for lib in libs[1:]]
+            print(
+                "   ratios vs ours: "
+                + ", ".join(f"{lib} {r:.1f}x" for lib, r in found if r is not None),
+                flush=True,
+            )
     from importlib.metadata import PackageNotFoundError, version
+
+    from bayes_mech.experiments import _machine
 
     versions = {}
     for dist in ("torch", "numpy", "scikit-learn", "mechanism-learn", "pomegranate"):
@@ -371,44 +387,61 @@ def main(argv=None):
             versions[dist] = version(dist)
         except PackageNotFoundError:
             pass
+    machine = _machine()
+    blas = "; ".join(
+        f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+        f"{b.get('num_threads')} threads)"
+        for b in machine["blas"]
+    )
+    flags = ", ".join(machine["cpu_flags"]) or "unknown"
+    command = "python benchmarks/bench_mixture.py " + " ".join(argv or sys.argv[1:])
+    date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     lines = [
         "# Mixture EM benchmark",
         "",
-        f"Generated by `benchmarks/bench_mixture.py{' --quick' if args.quick else ''}` on "
-        f"{platform.machine()} with {os.cpu_count()} CPUs, {cfg['threads']} thread(s) for every "
-        f"library, {json.dumps(versions)}. Ours and mechanism-learn and "
-        "pomegranate fit exponential random weights; scikit-learn fits the same rows "
-        "unweighted (it has no sample_weight). s/iter = (min T(n+1) − min T(1)) / n, tol=0; "
-        "peak = max RSS of a fresh process per cell, EM extra = peak − RSS after data creation. "
-        f"Ratios are peer ÷ ours on {'CPU' if metric_of(cfg).startswith('cpu') else 'wall'} "
-        "seconds per iteration (> 1: ours is faster); with one thread CPU time is what the "
-        "machine's other load cannot inflate.",
+        f"Command: `{command.strip()}`; date {date}. CPU: {machine['cpu_model']} "
+        f"({platform.machine()}, {os.cpu_count()} CPUs; SIMD flags: {flags}); BLAS/OpenMP: "
+        f"{blas}; {cfg['threads']} thread(s) for every library; {json.dumps(versions)}. "
+        "Ours and mechanism-learn and pomegranate fit exponential random weights; scikit-learn "
+        "fits the same rows unweighted (it has no sample_weight). s/iter = (min T(n+1) − min "
+        "T(1)) / n, tol=0; peak = max RSS of a fresh process per cell, EM extra = peak − RSS "
+        "after data creation. Ratios are peer ÷ ours on "
+        f"{'CPU' if metric_of(cfg).startswith('cpu') else 'wall'} seconds per iteration "
+        "(> 1: ours is faster); with one thread CPU time is what the machine's other load "
+        "cannot inflate. These ratios hold for this CPU.",
         "",
     ]
     metric = metric_of(cfg)
-    lines += targets(shapes, batch, scaling, results, metric)
-    lines += table("Per-iteration time and memory", shapes, results, libs, metric)
-    lines += table(
-        f"Batched: one fit of B={batch[0][4]} weight vectors vs B sequential peer fits",
-        batch,
-        results,
-        libs,
-        metric,
-    )
-    lines += table("Scaling in N", scaling, results, libs, metric)
-    if remeasured:
-        lines.append(
-            "Re-measured later (all libraries, same settings) after a change to the row-feature "
-            f"cache: {', '.join(str(tuple(c)) for c in remeasured)}."
+    for kind, entry in by_kind.items():
+        results = entry["results"]
+        lines += [f"# {kind.capitalize()} clusters (centres ~ N(0, {CLUSTERS[kind]}²))", ""]
+        lines += targets(shapes, batch, scaling, results, metric)
+        lines += table("Per-iteration time and memory", shapes, results, libs, metric)
+        lines += table(
+            f"Batched: one fit of B={batch[0][4]} weight vectors vs B sequential peer fits",
+            batch,
+            results,
+            libs,
+            metric,
         )
-    loads = [r.get("load_before", 0.0) for row in results.values() for r in row.values()]
-    lines.append(f"1-minute load average before the workers: {min(loads):.1f} to {max(loads):.1f}.")
+        lines += table("Scaling in N", scaling, results, libs, metric)
+        if entry["remeasured"]:
+            lines.append(
+                "Re-measured later (all libraries, same settings): "
+                f"{', '.join(str(tuple(c)) for c in entry['remeasured'])}."
+            )
+        loads = [r.get("load_before", 0.0) for row in results.values() for r in row.values()]
+        if loads:
+            lines.append(
+                f"1-minute load average before the workers: {min(loads):.1f} to {max(loads):.1f}."
+            )
+        lines.append("")
     text = "\n".join(lines) + "\n"
     print(text)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-        saved = {"results": results, "remeasured": remeasured}
+        saved = {"command": command, "date": date, "machine": machine, "kinds": by_kind}
         out.with_suffix(".json").write_text(json.dumps(saved, indent=1))
         print(f"wrote {out}")
     return 0

@@ -202,8 +202,13 @@ def test_logistic_mechanism_matches_maximum_likelihood():
     mle = LogisticRegression(C=1e6, fit_intercept=False, max_iter=5000).fit(design, z)
     own = mle.predict_log_proba(design)[np.arange(3000), z]
     lp = mech.log_prob_observed(z, y, covariates=cov)[0].numpy()
-    # Seen: 0.026 at N = 5000 (the posterior sd of log p is ~0.03 there).
-    assert np.abs(lp - own).max() < 0.06
+    # Seen: 0.003 at N = 5000 with Laplace (the posterior sd of log p is ~0.03 there).
+    assert np.abs(lp - own).max() < 0.01
+    svi = bm.mechanisms.LogisticCategoricalMechanism(inference="svi").fit(
+        y, z, random_state=0, covariates=cov
+    )
+    lp_svi = svi.log_prob_observed(z, y, covariates=cov)[0].numpy()
+    assert np.abs(lp_svi - own).max() < 0.06  # SVI's noisy steps: seen 0.026 at N = 5000
     grid = mech.log_prob(z, [0, 1], mech.sample_posterior(4, random_state=0), covariates=cov)
     assert grid.shape == (4, 3000, 2) and torch.isfinite(grid).all()
 
@@ -222,17 +227,19 @@ def test_categorical_mechanism_with_covariates_end_to_end():
     assert abs(learner.score(X_test, y_test) - oracle.score(X_test, y_test)) < 0.015
 
 
-def test_logistic_mechanism_by_nuts_agrees_with_svi():
+def test_logistic_mechanism_by_nuts_agrees_with_laplace():
     rng = np.random.default_rng(2)
     _, y, z, c = _categorical_scm(400, rng)
     kw = {"random_state": 0, "covariates": c}
     nuts = bm.mechanisms.LogisticCategoricalMechanism(
         inference="nuts", num_samples=80, num_warmup=60
     ).fit(y, z, **kw)
-    svi = bm.mechanisms.LogisticCategoricalMechanism().fit(y, z, **kw)
-    a, b = (m.posterior_mean()["intercept"].ravel() for m in (nuts, svi))
-    sd = nuts.samples_["intercept"].reshape(-1, a.numel()).std(0)
-    assert ((a - b).abs() / sd).max() < 0.5  # the two posteriors' means within half an sd
+    laplace = bm.mechanisms.LogisticCategoricalMechanism().fit(y, z, **kw)
+    a, b = (m.posterior_mean()["intercept"].ravel() for m in (nuts, laplace))
+    sd_nuts = nuts.samples_["intercept"].reshape(-1, a.numel()).std(0)
+    sd_laplace = laplace.samples_["intercept"].reshape(-1, a.numel()).std(0)
+    assert ((a - b).abs() / sd_nuts).max() < 0.5  # mean and mode within half a posterior sd
+    assert ((sd_laplace / sd_nuts).log().abs() < 0.35).all()  # sds within ~40 %
 
 
 def test_pyro_mechanism_needs_a_covariates_argument_to_take_them():

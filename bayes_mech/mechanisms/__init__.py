@@ -9,7 +9,7 @@ Every later stage of the pipeline runs once per posterior draw ``θ_s`` of a mec
 - `ConditionalGaussianMechanism`: discrete ``y``, continuous ``z`` given covariates ``c``
   (regression on the one-hot classes and ``c``: the conditional front door);
 - `LogisticCategoricalMechanism`: discrete ``y``, categorical ``z`` given covariates ``c``
-  (a Bayesian multinomial logit through `PyroMechanism`);
+  (a Bayesian multinomial logit: Laplace's method, or SVI/NUTS through `PyroMechanism`);
 - `PyroMechanism`: any Pyro model ``model(y, z=None)``, by NUTS or SVI;
 - `resolve_mechanism`: picks one of the conjugate mechanisms from the data.
 """

@@ -173,6 +173,7 @@ class PyroMechanism(Mechanism):
 
     # ------------------------------------------------------------------ fitting
     supports_covariates = True
+    _inference_options = ("nuts", "svi")
 
     def fit(self, y, z, random_state=None, covariates=None):
         """Sample (NUTS) or approximate (SVI) the posterior of the model's latent sites.
@@ -192,7 +193,7 @@ class PyroMechanism(Mechanism):
         """
         if not callable(self.model):
             raise TypeError(f"model must be a callable model(y, z=None); got {self.model!r}.")
-        check_option(self.inference, "inference", ("nuts", "svi"))
+        check_option(self.inference, "inference", self._inference_options)
         check_option(self.y_kind, "y_kind", ("discrete", "continuous"))
         check_option(self.z_kind, "z_kind", ("discrete", "continuous"))
         # The model sees y and z in the dimensionality the user gave: (N,) stays (N,).
@@ -214,10 +215,14 @@ class PyroMechanism(Mechanism):
         self.__dict__.pop("diverging_", None)
         self.__dict__.pop("losses_", None)
         with torch_threads(self.num_threads):
-            if self.inference == "nuts":
-                self._fit_nuts(y_t, z_t, rs)
-            else:
-                self._fit_svi(y_t, z_t, rs)
+            self._infer(y_t, z_t, rs)
+
+    def _infer(self, y_t, z_t, rs) -> None:
+        """Fill ``samples_`` (subclasses may add inference methods)."""
+        if self.inference == "nuts":
+            self._fit_nuts(y_t, z_t, rs)
+        else:
+            self._fit_svi(y_t, z_t, rs)
 
     def _inspect_model(self, y_t, z_t, rs) -> None:
         """Trace the model once: check the ``"z"`` site, find latent sites and plate nesting."""
