@@ -42,7 +42,7 @@ def _columns(covariates, n_rows: int) -> list[tuple[str, np.ndarray]]:
     return [(f"c{j}", arr[:, j]) for j in range(arr.shape[1])]
 
 
-def encode_covariates(covariates, n_rows: int):
+def encode_covariates(covariates, n_rows: int, spec: list | None = None):
     """Covariates as a float64 matrix, one-hot for categorical columns; checked.
 
     Parameters
@@ -50,12 +50,19 @@ def encode_covariates(covariates, n_rows: int):
     covariates : DataFrame, Series or array-like of shape (n_rows,) or (n_rows, q)
     n_rows : int
         Rows of ``X``, ``y`` and ``z``.
+    spec : list of dict, optional
+        The encoding of an earlier call (``encoding`` below): new data (e.g. at prediction)
+        are encoded the same way, with the same columns in the same order; a category not seen
+        then gets a ``ValueError``.
 
     Returns
     -------
     matrix : ndarray of shape (n_rows, q')
     names : list of str
         One per column of ``matrix`` (``"hospital=B"`` for a one-hot column).
+    encoding : list of dict
+        Per input column, its name and its kind (``"numeric"``, or ``"categorical"`` with the
+        levels kept): pass it back as ``spec``.
 
     Raises
     ------
@@ -66,26 +73,32 @@ def encode_covariates(covariates, n_rows: int):
     --------
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"age": [30.0, 41.0, 25.0], "site": ["b", "a", "b"]})
-    >>> matrix, names = encode_covariates(frame, 3)
+    >>> matrix, names, encoding = encode_covariates(frame, 3)
     >>> names, matrix[:, 1].tolist()
     (['age', 'site=b'], [1.0, 0.0, 1.0])
+    >>> encode_covariates(frame.iloc[:1], 1, spec=encoding)[0].tolist()
+    [[30.0, 1.0]]
     """
-    out, names = [], []
-    for name, col in _columns(covariates, n_rows):
+    columns_in = _columns(covariates, n_rows)
+    if spec is not None and [c["name"] for c in spec] != [n for n, _ in columns_in]:
+        raise ValueError(
+            f"covariates must have the columns seen in fit {[c['name'] for c in spec]}; got "
+            f"{[n for n, _ in columns_in]}."
+        )
+    out, names, encoding = [], [], []
+    for j, (name, col) in enumerate(columns_in):
         if col.shape[0] != n_rows:
             raise ValueError(
                 f"covariates must have one row per row of X, y and z ({n_rows}); got "
                 f"{col.shape[0]}."
             )
-        if col.dtype.kind in "biuf":
-            values = col.astype(np.float64)
-            bad = ~np.isfinite(values)
-            if bad.any():
-                raise ValueError(
-                    f"covariates column {name!r} must be finite; got {int(bad.sum())} NaN or "
-                    "infinite value(s)."
-                )
+        kind = "numeric" if col.dtype.kind in "biuf" else "categorical"
+        if spec is not None:
+            kind = spec[j]["kind"]
+        if kind == "numeric":
+            values = _numeric(col, name)
             columns = [(name, values)]
+            encoding.append({"name": name, "kind": "numeric"})
         else:
             missing = np.array([v is None or (isinstance(v, float) and v != v) for v in col])
             if missing.any():
@@ -93,23 +106,54 @@ def encode_covariates(covariates, n_rows: int):
                     f"covariates column {name!r} has {int(missing.sum())} missing value(s); "
                     "drop or fill them first."
                 )
-            levels = np.unique(col.astype(str))
-            columns = [(f"{name}={lv}", (col.astype(str) == lv).astype(np.float64))
-                       for lv in levels[1:]]  # fmt: skip
-        for col_name, values in columns:
-            if values.size == 0 or np.ptp(values) == 0:
-                raise ValueError(
-                    f"covariates column {col_name!r} is constant ({values[0]:g} in every row); "
-                    "a constant covariate carries no information. Drop it."
-                )
-        if not columns:
-            raise ValueError(
-                f"covariates column {name!r} is constant (one category in every row); a "
-                "constant covariate carries no information. Drop it."
-            )
+            text = col.astype(str)
+            if spec is None:
+                levels = np.unique(text).tolist()
+            else:
+                levels = spec[j]["levels"]
+                unseen = sorted(set(np.unique(text).tolist()) - set(levels))
+                if unseen:
+                    raise ValueError(
+                        f"covariates column {name!r} holds categories never seen in fit: "
+                        f"{unseen[:5]}; seen: {levels}."
+                    )
+            columns = [(f"{name}={lv}", (text == lv).astype(np.float64)) for lv in levels[1:]]
+            encoding.append({"name": name, "kind": "categorical", "levels": levels})
+        if spec is None:
+            _check_not_constant(name, columns)
         out += [v for _, v in columns]
         names += [n for n, _ in columns]
-    return np.column_stack(out), names
+    return np.column_stack(out), names, encoding
+
+
+def _numeric(col: np.ndarray, name: str) -> np.ndarray:
+    try:
+        values = col.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"covariates column {name!r} was numeric in fit; got {col.dtype}."
+        ) from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"covariates column {name!r} must be finite; got {int(bad.sum())} NaN or "
+            "infinite value(s)."
+        )
+    return values
+
+
+def _check_not_constant(name: str, columns: list) -> None:
+    for col_name, values in columns:
+        if values.size == 0 or np.ptp(values) == 0:
+            raise ValueError(
+                f"covariates column {col_name!r} is constant ({values[0]:g} in every row); "
+                "a constant covariate carries no information. Drop it."
+            )
+    if not columns:
+        raise ValueError(
+            f"covariates column {name!r} is constant (one category in every row); a "
+            "constant covariate carries no information. Drop it."
+        )
 
 
 def warn_if_no_overlap(matrix: np.ndarray, names: list[str], y: np.ndarray) -> None:
@@ -144,10 +188,32 @@ class CovariatesMixin:
     def _encode_covariates(self, covariates, y: np.ndarray):
         """The float matrix of the covariates (None without), with the checks of this module."""
         if covariates is None:
-            self.covariate_names_ = None
+            if self.covariates_as_features:
+                raise ValueError(
+                    "covariates_as_features=True needs covariates: pass fit(X, y, z, "
+                    "covariates=...)."
+                )
+            self.covariate_names_ = self.covariate_encoding_ = None
             return None
-        matrix, names = encode_covariates(covariates, y.shape[0])
+        matrix, names, self.covariate_encoding_ = encode_covariates(covariates, y.shape[0])
         self.covariate_names_ = names
         if infer_kind(y) == "discrete":
             warn_if_no_overlap(matrix, names, y)
         return matrix
+
+    def _with_covariates(self, X: np.ndarray, covariates) -> np.ndarray:
+        """``X`` for the members: ``[X, c]`` when they read the covariates, else ``X``."""
+        if not getattr(self, "covariates_as_features", False):
+            if covariates is not None:
+                raise ValueError(
+                    "covariates were given, but the members read X only "
+                    "(covariates_as_features=False)."
+                )
+            return X
+        if covariates is None:
+            raise ValueError(
+                "the members read the covariates too (covariates_as_features=True): pass "
+                f"covariates= with the columns seen in fit {self.covariate_names_}."
+            )
+        matrix = encode_covariates(covariates, X.shape[0], spec=self.covariate_encoding_)[0]
+        return np.concatenate([X, matrix], axis=1)

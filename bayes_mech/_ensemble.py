@@ -206,7 +206,9 @@ class EnsemblePredictorMixin:
         else:
             self.classes_ = np.unique(train_y)
 
-    def _check_fitted_X(self, X) -> np.ndarray:
+    def _check_fitted_X(self, X, covariates=None) -> np.ndarray:
+        """``X`` checked against the fit, with the covariates after it when the members read
+        them (``covariates_as_features``)."""
         if not hasattr(self, "estimators_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(X, y, z) first."
@@ -218,9 +220,9 @@ class EnsemblePredictorMixin:
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        return X
+        return self._with_covariates(X, covariates)
 
-    def predict_dist(self, X) -> xr.DataArray:
+    def predict_dist(self, X, covariates=None) -> xr.DataArray:
         """Every member's prediction.
 
         Members without ``predict_proba`` (``SVC()``) vote: their "probability" is 1 for the
@@ -233,7 +235,7 @@ class EnsemblePredictorMixin:
             ``(draw, sample)`` with predicted values for regressors.
         """
         self._warn_if_voting()
-        return self._member_predictions(X)
+        return self._member_predictions(X, covariates)
 
     def _warn_if_voting(self) -> None:
         member = self.estimators_[0] if hasattr(self, "estimators_") else None
@@ -250,8 +252,8 @@ class EnsemblePredictorMixin:
             stacklevel=3,
         )
 
-    def _member_predictions(self, X) -> xr.DataArray:
-        X = self._check_fitted_X(X)
+    def _member_predictions(self, X, covariates=None) -> xr.DataArray:
+        X = self._check_fitted_X(X, covariates)
         S = len(self.estimators_)
         if self._is_regressor:
             values = np.stack(
@@ -269,35 +271,35 @@ class EnsemblePredictorMixin:
         )
 
     @available_if(_wraps_classifier)
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, covariates=None) -> np.ndarray:
         """Ensemble-mean class probabilities, shape (n_samples, n_classes).
 
         Present only when ``estimator`` is a classifier (``hasattr`` says so, as scikit-learn's
         meta-estimators do).
         """
         self._warn_if_voting()
-        return self._member_predictions(X).mean("draw").values
+        return self._member_predictions(X, covariates).mean("draw").values
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, covariates=None) -> np.ndarray:
         """The most probable class (classifiers) or the ensemble-mean prediction (regressors).
 
         Voting members (no ``predict_proba``) give the majority vote, without a warning.
         """
-        dist_ = self._member_predictions(X)
+        dist_ = self._member_predictions(X, covariates)
         if self._is_regressor:
             return dist_.mean("draw").values
         return self.classes_[dist_.mean("draw").values.argmax(axis=1)]
 
-    def score(self, X, y) -> float:
+    def score(self, X, y, covariates=None) -> float:
         """Accuracy (classifiers) or R² (regressors) of :meth:`predict` on ``(X, y)``."""
         from sklearn.metrics import accuracy_score, r2_score
 
         y = check_any_labels(y, "y")
         metric = r2_score if self._is_regressor else accuracy_score
-        return float(metric(y, self.predict(X)))
+        return float(metric(y, self.predict(X, covariates)))
 
     @available_if(_wraps_regressor)
-    def predict_interval(self, X, alpha: float = 0.1) -> np.ndarray:
+    def predict_interval(self, X, alpha: float = 0.1, covariates=None) -> np.ndarray:
         r"""Central ``1 - alpha`` predictive interval of a regressor ensemble, shape (n, 2).
 
         The predictive distribution is the equal mixture over members of :math:`f_s(x) + r`,
@@ -308,7 +310,7 @@ class EnsemblePredictorMixin:
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
-        means = self.predict_dist(X).values.T  # (n, S)
+        means = self.predict_dist(X, covariates).values.T  # (n, S)
         if getattr(self, "residuals_", None) is None:
             return normal_mixture_interval(means, self.residual_std_, alpha)
         return empirical_mixture_interval(means, self.residuals_, alpha)

@@ -101,7 +101,37 @@ class FeatureSpaceMixin:
 
     def _unmap_features(self, samples: np.ndarray) -> np.ndarray:
         """Samples (S, M, n, d') in the feature map's space back in the units of X."""
-        if self.feature_map_ is None:
+        fmap = self._sampling_map()
+        if fmap is None:
             return samples
-        flat = self.feature_map_.inverse_transform(samples.reshape(-1, samples.shape[-1]))
+        flat = fmap.inverse_transform(samples.reshape(-1, samples.shape[-1]))
         return np.asarray(flat, dtype=np.float64).reshape(*samples.shape[:3], -1)
+
+    def _sampling_map(self):
+        """The map between the samplers' rows and the members' inputs: ``feature_map_``, with
+        the covariates passed through after it when the members read them."""
+        fmap = getattr(self, "feature_map_", None)
+        names = getattr(self, "covariate_names_", None)
+        if fmap is None or not getattr(self, "covariates_as_features", False) or not names:
+            return fmap
+        return LeadingColumnsMap(fmap, len(names))
+
+
+class LeadingColumnsMap:
+    """A fitted feature map applied to all columns but the last ``n_tail``, which pass through.
+
+    The samplers model ``[feature_map(x), c]`` when the members read the covariates ``c``.
+    """
+
+    def __init__(self, feature_map, n_tail: int):
+        self.feature_map, self.n_tail = feature_map, n_tail
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        head = self.feature_map.transform(X[:, : -self.n_tail])
+        return np.concatenate([np.asarray(head, dtype=np.float64), X[:, -self.n_tail :]], 1)
+
+    def inverse_transform(self, Z):
+        Z = np.asarray(Z, dtype=np.float64)
+        head = self.feature_map.inverse_transform(Z[:, : -self.n_tail])
+        return np.concatenate([np.asarray(head, dtype=np.float64), Z[:, -self.n_tail :]], 1)

@@ -33,8 +33,9 @@ class LearnerChecksMixin:
                 "estimator must be a scikit-learn estimator with fit and predict; got "
                 f"{type(self.estimator).__name__}."
             )
-        if not isinstance(self.progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True or False; got {self.progress!r}.")
+        for name in ("progress", "covariates_as_features"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         check_positive_int(self.n_draws, "n_draws", minimum=1)
         check_option(self.resampler, "resampler", tuple(RESAMPLERS))
         check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))

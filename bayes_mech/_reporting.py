@@ -33,7 +33,8 @@ class ReportingMixin:
                 " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
             )
         value = encode(value, getattr(self, "y_encoding_", None), "value")  # a label's index
-        return sample_do(self.interventional_model_, value, n_samples, random_state)
+        x = sample_do(self.interventional_model_, value, n_samples, random_state)
+        return x[:, : self.n_features_in_]  # without the covariates some programs sample too
 
     def save(self, path):
         """Save the fitted learner to the directory ``path`` (no pickle); see :mod:`bayes_mech.io`.

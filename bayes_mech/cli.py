@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="observed covariates c on the back-door paths (numeric or text columns; the "
         "conditional front door)",
     )
+    fit.add_argument(
+        "--covariates-as-features",
+        action="store_true",
+        help="the trained predictors read the covariates too (predict then needs their columns)",
+    )
     fit.add_argument("--estimator", required=True, choices=list(ESTIMATORS))
     fit.add_argument("--n-draws", type=int, default=32, metavar="S", help="default: 32")
     fit.add_argument("--n-components", default="bic", metavar="K|bic|dp", help="default: bic")
@@ -324,6 +329,7 @@ def _cmd_fit(args) -> int:
         estimator,
         n_draws=args.n_draws,
         n_components=_n_components(args.n_components),
+        covariates_as_features=args.covariates_as_features,
         random_state=args.random_state,
         progress=not args.no_progress,
     )
@@ -400,15 +406,20 @@ def _cmd_predict(args) -> int:
             f"{frame.shape[1]} columns where the model expects {learner.n_features_in_}."
         )
     X = select_columns(frame, effect, "effect", source)
+    covariates = None
+    if getattr(learner, "covariates_as_features", False):
+        names = (card or {}).get("columns", {}).get("covariates") or []
+        _check_present(frame, names, "covariate", source)
+        covariates = frame[names]
     out = {}
     if learner._is_regressor:
         if not 0 < args.alpha < 1:
             raise CLIError(f"--alpha must be in (0, 1); got {args.alpha}.")
-        members = learner.predict_dist(X).values  # (S, n)
+        members = learner.predict_dist(X, covariates).values  # (S, n)
         mean = members.mean(axis=0)
         # Predictive sd of the mixture of N(member mean, member residual variance).
         var = (learner.residual_std_[:, None] ** 2 + members**2).mean(axis=0) - mean**2
-        interval = learner.predict_interval(X, alpha=args.alpha)
+        interval = learner.predict_interval(X, alpha=args.alpha, covariates=covariates)
         level = round(100 * (1 - args.alpha), 6)
         out = {
             "prediction": mean,
@@ -417,7 +428,7 @@ def _cmd_predict(args) -> int:
             f"upper_{level:g}": interval[:, 1],
         }
     else:
-        proba = learner.predict_proba(X)
+        proba = learner.predict_proba(X, covariates)
         out["prediction"] = learner.classes_[proba.argmax(axis=1)]
         for j, c in enumerate(learner.classes_):
             out[f"proba_{c}"] = proba[:, j]

@@ -45,6 +45,7 @@ _FITTED_JSON = (
     "resampler_reason_",
     "frontdoor_strength_",
     "covariate_names_",
+    "covariate_encoding_",
 )
 #: ``y_encoding_`` / ``z_encoding_``: the user's labels when they are not numbers (None, and
 #: absent from the file, otherwise or in files written before labels of any type).
@@ -297,7 +298,7 @@ def load(path, trusted=None):
     learner.mixture_fit_ = getattr(resampler, "fit_", None)
     # The g-formula's program needs the mechanism, which is not saved: it is None after a load.
     learner.interventional_model_ = (
-        resampler.interventional_model(learner._intervention_codes(), learner.feature_map_)
+        resampler.interventional_model(learner._intervention_codes(), learner._sampling_map())
         if name == "cwgmm"
         else None
     )

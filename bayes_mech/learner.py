@@ -102,6 +102,13 @@ class MechanismLearner(
         Fit the mixtures in its space (e.g. ``PCA(32)`` for images); samples are mapped back.
         ``"pca"``: principal components explaining 95 % of the variance, at most as many as
         the front-door weights' effective rows identify (see ``bayes_mech._features``).
+    covariates_as_features : bool, default=False
+        With ``fit(..., covariates=c)``: whether the members read ``c`` too. False: they read
+        ``x`` and estimate ``p(y | x)`` under ``do(y)`` with ``c`` at its observed law. True:
+        the samplers draw ``(x, c)`` jointly under ``do(y)`` and the members estimate
+        ``p(y | x, c)`` there (sharper when ``c`` shifts ``x``); ``predict*`` and ``score`` then
+        take ``covariates=`` (encoded as in fit), and the CW-GMM's Pyro program samples ``c``
+        after ``x`` (``sample_interventional`` returns ``x`` only).
     n_jobs : int, optional
         Members trained in parallel through joblib (any joblib backend).
     random_state : None, int or numpy RandomState/Generator
@@ -181,6 +188,7 @@ class MechanismLearner(
         weight_smoothing=None,
         data_uncertainty="bayesian_bootstrap",
         feature_map=None,
+        covariates_as_features=False,
         n_jobs=None,
         random_state=None,
         progress=True,
@@ -197,6 +205,7 @@ class MechanismLearner(
         self.weight_smoothing = weight_smoothing
         self.data_uncertainty = data_uncertainty
         self.feature_map = feature_map
+        self.covariates_as_features = covariates_as_features
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.progress = progress
@@ -324,6 +333,7 @@ class MechanismLearner(
         return FrontDoorProblem(
             X, y, z, self.mechanism_, self.draws_, values, lw, row_lw,
             self.weight_diagnostics_, covariates=C,
+            covariates_as_features=self.covariates_as_features,
         )  # fmt: skip
 
     def _resampler_params(self, name: str) -> dict:
@@ -343,7 +353,7 @@ class MechanismLearner(
         if resampler.name == "gformula":
             kwargs = {"mechanism": self.mechanism_, "draws": self.draws_}
         self.interventional_model_ = resampler.interventional_model(
-            self._intervention_codes(), self.feature_map_, **kwargs
+            self._intervention_codes(), self._sampling_map(), **kwargs
         )
 
     def _intervention_coords(self):

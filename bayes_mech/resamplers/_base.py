@@ -56,6 +56,8 @@ class FrontDoorProblem:
         :func:`~bayes_mech.weight_diagnostics` of the mechanism's weights (no bootstrap factor).
     covariates : ndarray of shape (N, q), optional
         Observed covariates ``c`` (encoded): the mechanism and the weights condition on them.
+    covariates_as_features : bool
+        The samples carry ``c`` after ``x`` (shape (..., d + q)): the members read both.
     """
 
     X: np.ndarray
@@ -68,6 +70,15 @@ class FrontDoorProblem:
     row_log_weights: torch.Tensor
     weight_diagnostics: object = None
     covariates: np.ndarray | None = None
+    covariates_as_features: bool = False
+
+    @property
+    def joint_rows(self) -> np.ndarray:
+        """The rows the weighted samplers resample or model: ``X``, or ``[X, c]`` when the
+        covariates are features too (their joint law under ``do(y)`` is what is sampled)."""
+        if self.covariates_as_features:
+            return np.concatenate([self.X, self.covariates], axis=1)
+        return self.X
 
     @property
     def n_draws(self) -> int:

@@ -106,4 +106,4 @@ class BootstrapResampler(Resampler):
     name = "bootstrap"
 
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
-        return causal_bootstrap(problem.X, problem.log_weights, n_samples, random_state)
+        return causal_bootstrap(problem.joint_rows, problem.log_weights, n_samples, random_state)

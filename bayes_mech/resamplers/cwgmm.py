@@ -310,9 +310,10 @@ class CWGMMResampler(MixtureResampler):
         auto = self.covariance_type == "auto"
         options = dict(covariance_type=self.covariance_type, device=self.device)
         types = None
+        X = problem.joint_rows
         if self.n_components in ("bic", "aic"):
             samples, fit, ks, types = _select_and_draw(
-                problem.X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
+                X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
             )
         else:
             if self.n_components == "dp":
@@ -320,7 +321,7 @@ class CWGMMResampler(MixtureResampler):
             else:  # fixed K, or one per value
                 weights = problem.log_weights.exp().mean(dim=0).cpu().numpy()
             chosen = choose_n_components(
-                problem.X,
+                X,
                 weights,
                 self.n_components,
                 problem.interventions,
@@ -331,11 +332,11 @@ class CWGMMResampler(MixtureResampler):
             ks = np.broadcast_to(chosen.reshape(-1, M), (S, M)).copy()
             if auto:  # the structure by the weighted BIC at each member's K
                 samples, fit, ks, types = _select_and_draw(
-                    problem.X, problem.log_weights, "bic", n_samples, seed=seed, ks=ks, **options
+                    X, problem.log_weights, "bic", n_samples, seed=seed, ks=ks, **options
                 )
             else:
                 samples, fit = cwgmm_resample(
-                    problem.X, problem.log_weights, ks, n_samples, random_state=seed, **options
+                    X, problem.log_weights, ks, n_samples, random_state=seed, **options
                 )
         if types is None:
             types = np.full((S, M), self.covariance_type)

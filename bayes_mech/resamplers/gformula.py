@@ -303,7 +303,7 @@ class GFormulaResampler(MixtureResampler):
             z_seeds = check_random_state(z_seed).randint(0, 2**31 - 1, size=S)
         gen = torch_generator(x_seed)
         rows = torch.multinomial(self._row_log_weights.exp(), R, replacement=True, generator=gen)
-        out = np.empty((S, R, problem.X.shape[1]))
+        out = np.empty((S, R, problem.joint_rows.shape[1]))
         for s in range(S):
             idx = rows[s].numpy()
             if C is None:
@@ -318,8 +318,8 @@ class GFormulaResampler(MixtureResampler):
             w = torch.as_tensor(
                 self._w(layout.w_columns(y_prime, z), None if C is None else C[idx])
             )
-            x = self._draw_x(s, torch.as_tensor(cells), w, gen)
-            out[s] = x.numpy()
+            x = self._draw_x(s, torch.as_tensor(cells), w, gen).numpy()
+            out[s] = np.concatenate([x, C[idx]], axis=1) if problem.covariates_as_features else x
         return out.reshape(S, M, n_samples, -1)
 
     # ------------------------------------------------------------------ reporting
