@@ -278,6 +278,7 @@ def targets(shapes, batch, scaling, results, metric):
     )
 
     def ratios(cases, lib):
+        cases = [c for c in cases if lib in results[json.dumps(c)]]
         out = [ratio(results[json.dumps(c)][lib], results[json.dumps(c)]["bayes_mech"], metric)
                for c in cases]  # fmt: skip
         return [(r, c) for r, c in zip(out, cases, strict=True) if r is not None]
@@ -327,6 +328,9 @@ def main(argv=None):
         help="re-measure only this case (all libraries) and merge it into the saved results",
     )
     parser.add_argument(
+        "--libs", default=",".join(LIBS), help="comma list of libraries (bayes_mech first)"
+    )
+    parser.add_argument(
         "--clusters",
         choices=[*CLUSTERS, "both"],
         default="both",
@@ -345,7 +349,7 @@ def main(argv=None):
         return 0
     cfg = {**(QUICK if args.quick else FULL), "threads": args.threads}
     out = args.out or (None if args.quick else HERE / "results" / "mixture.md")
-    libs = [lib for lib in LIBS if available(lib)]
+    libs = [lib for lib in LIBS if available(lib) and lib in args.libs.split(",")]
     shapes = [(*s, 0) for s in cfg["shapes"]]
     scaling = [(*s, 0) for s in cfg["scaling"]]
     batch = [tuple(cfg["batch"])]
