@@ -28,6 +28,8 @@ import numpy as np
 import scipy.linalg.blas
 import torch
 
+from bayes_mech.mixture import _gemm as gemm
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 #: BLAS symmetric rank-k updates by dtype (see :func:`_add_gram`).
@@ -374,14 +376,14 @@ def weighted_statistics(
         if moments:
             phi = feats.rows(start, stop)
             if wide:  # MKL's skinny GEMMs: Φ A then a transpose beats A Φᵀ for many features
-                log_rho = torch.mm(phi, coef_t.T).T.contiguous().view(k, b, -1)
+                log_rho = gemm.mm(phi, coef_t.T).T.contiguous().view(k, b, -1)
             else:
-                log_rho = (coef_t @ phi.mT).view(k, b, -1)  # (K, B, c)
+                log_rho = gemm.mm(coef_t, phi.mT).view(k, b, -1)  # (K, B, c)
             rw, lse, log_r = _weighted_resp(log_rho, w, 0, entropy)
             log_norm += (w * lse).sum(-1)
             if entropy:
                 ent += (rw * log_r).sum((0, 2))
-            totals.addmm_(rw.view(k * b, -1), phi)
+            gemm.addmm_(totals, rw.view(k * b, -1), phi)
         else:
             quad, diff = _direct_quadratic(
                 X[start:stop], means, prec_chol, covariance_type, cov_chol, buffers
