@@ -310,6 +310,51 @@ def targets(shapes, batch, scaling, results, metric):
     return [*lines, ""]
 
 
+README_START, README_END = "<!-- mixture:start -->", "<!-- mixture:end -->"
+PEER_NAMES = {"sklearn": "scikit-learn", "mechanism_learn": "mechanism-learn",
+              "pomegranate": "pomegranate"}  # fmt: skip
+
+
+def readme_summary(saved: dict) -> str:
+    """The README's table of a saved run: per cluster kind and shape, ours and the ratios."""
+    machine = saved["machine"]
+    kinds = saved["kinds"]
+    libs = [lib for lib in PEER_NAMES if any(
+        lib in row for entry in kinds.values() for row in entry["results"].values()
+    )]  # fmt: skip
+    lines = [
+        f"`{saved['command']}` on {machine['cpu_model']} ({machine['cpu_count']} cores; "
+        f"{', '.join(machine['cpu_flags'])}), {saved['date'][:10]}; one thread per library, "
+        "CPU seconds per EM iteration; ratios are peer ÷ ours (> 1: ours is faster).",
+        "",
+        "| N, d, K, cov | B | clusters | ours s/iter | "
+        + " | ".join(f"{PEER_NAMES[lib]} ÷ ours" for lib in libs)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(libs),
+    ]
+    for kind, entry in kinds.items():
+        for key, row in entry["results"].items():
+            n, d, k, cov, batch = json.loads(key)
+            ours = row["bayes_mech"]
+            if "skipped" in ours or n >= 100_000:
+                continue  # the scaling rows are in the report
+            cells = []
+            for lib in libs:
+                r = ratio(row[lib], ours, "cpu_s_per_iter") if lib in row else None
+                cells.append("–" if r is None else f"{r:.1f}×")
+            lines.append(
+                f"| {n}, {d}, {k}, {cov} | {batch or 1} | {kind} | "
+                f"{ours['cpu_s_per_iter']:.3g} | " + " | ".join(cells) + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(saved: dict, readme: Path) -> None:
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:start] + "\n" + readme_summary(saved) + text[end:], encoding="utf-8")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, for CI")
@@ -336,6 +381,9 @@ def main(argv=None):
         default="both",
         help="separated clusters, overlapping ones, or both (default)",
     )
+    parser.add_argument(
+        "--readme", type=Path, help="only re-render this README's table from the saved JSON"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -346,6 +394,11 @@ def main(argv=None):
         lib, n, d, k, cov, batch = json.loads(args.worker)
         cfg = json.loads(args.config)
         print(json.dumps(worker(lib, n, d, k, cov, batch, **cfg)))
+        return 0
+    if args.readme is not None:
+        saved = json.loads((args.out or HERE / "results" / "mixture.json").with_suffix(".json")
+                           .read_text())  # fmt: skip
+        write_readme(saved, args.readme)
         return 0
     cfg = {**(QUICK if args.quick else FULL), "threads": args.threads}
     out = args.out or (None if args.quick else HERE / "results" / "mixture.md")

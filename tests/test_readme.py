@@ -99,3 +99,69 @@ def test_bad_input_counts_match_the_catalogue():
     assert found is not None
     assert int(found.group(1)) == len(test_bad_inputs.CASES)
     assert int(found.group(2)) == len(test_bad_inputs.CLI_CASES)
+
+
+def test_mixture_table_is_rendered_from_the_results_file():
+    import importlib.util
+    import json
+
+    root = README.parent
+    spec = importlib.util.spec_from_file_location(
+        "bench_mixture", root / "benchmarks" / "bench_mixture.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    saved = json.loads((root / "benchmarks" / "results" / "mixture.json").read_text())
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index(bench.README_START) : text.index(bench.README_END)]
+    assert block.strip() == (bench.README_START + "\n" + bench.readme_summary(saved)).strip()
+
+
+def _section(start: str, end: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index(start) : text.index(end)]
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])", text)
+
+
+def test_benchmark_figures_appear_in_their_results_files():
+    """Every number in a Benchmarks bullet occurs in the results file(s) that bullet names."""
+    results = README.parent / "benchmarks" / "results"
+    section = _section("## Benchmarks", "## Limits and guarantees")
+    checked = 0
+    for bullet in re.split(r"\n- ", section):
+        files = re.findall(r"benchmarks/results/([\w/]+\.md)", bullet)
+        if not files:
+            continue
+        blob = ""
+        for name in files:
+            blob += (results / name).read_text(encoding="utf-8")
+            if (results / name).with_suffix(".json").exists():
+                blob += (results / name).with_suffix(".json").read_text(encoding="utf-8")
+        missing = [n for n in _numbers(bullet) if n not in blob]
+        assert not missing, f"{files}: {missing} are not in the results file"
+        checked += len(_numbers(bullet))
+    assert checked > 20
+    scale = _section("### Measured at scale", "## Development")
+    blob = (results / "scale.md").read_text() + (results / "scale.json").read_text()
+    assert [n for n in _numbers(scale) if n not in blob] == []
+
+
+def test_about_a2_figures_come_from_the_results_files():
+    import json
+
+    results = README.parent / "benchmarks" / "results"
+    paragraph = _section("**About A.2.**", "With `b = 0.4` every sampler")
+    demo = (results / "demo" / "table.md").read_text(encoding="utf-8")
+    assert "1.306" in demo and "1.138" in demo
+    calibration = json.loads((results / "calibration.json").read_text())
+    khat = [
+        float(re.search(r"max k-hat ([\d.]+)", r["reason"]).group(1))
+        for r in calibration["records"]
+        if r["setting"] == "A.2-b1.5" and r["resampler"] == "auto"
+    ]
+    assert f"{min(khat):.2f}–{max(khat):.2f}" in paragraph
+    table = (results / "calibration.md").read_text(encoding="utf-8")
+    assert all(f"/ {v}" in table for v in ("0.126", "0.127"))
