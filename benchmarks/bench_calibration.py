@@ -40,9 +40,7 @@ Writes ``results/calibration.{md,json,png}``. ``tests/test_bench_calibration.py`
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import statistics
 import sys
 import time
@@ -521,13 +519,9 @@ def main(argv=None) -> dict:
         if args.readme is not None:
             write_readme(result, args.readme)
         return result
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
-    import torch
+    from bayes_mech.experiments import run_record, use_threads
 
-    from bayes_mech.experiments import _machine, versions
-
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     q = args.quick
     cfg = {
         "settings": args.settings.split(",") if not q else ["A.1", "A.2-b1.5"],
@@ -542,14 +536,7 @@ def main(argv=None) -> dict:
     for s in cfg["settings"]:
         if s not in SETTINGS:
             raise SystemExit(f"unknown setting {s!r}; choose from {list(SETTINGS)}")
-    result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": versions(),
-        "config": cfg,
-        "records": [],
-    }
+    result = run_record(cfg, sys.argv)
     start = time.perf_counter()
     cache: dict = {}
     for setting in cfg["settings"]:

@@ -22,9 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import sys
 import time
 import warnings
@@ -191,13 +189,9 @@ def main(argv=None) -> dict:
         result = json.loads(args.out.with_suffix(".json").read_text())
         args.out.write_text(format_md(result))
         return result
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
-    import torch
+    from bayes_mech.experiments import run_record, use_threads
 
-    from bayes_mech.experiments import _machine, versions
-
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     q = args.quick
     cfg = {
         "tasks": args.tasks.split(","),
@@ -207,14 +201,7 @@ def main(argv=None) -> dict:
         "S": args.draws if not q else 4,
         "estimand_rows": args.estimand_rows if not q else 20_000,
     }
-    result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": versions(),
-        "config": cfg,
-        "records": [],
-    }
+    result = run_record(cfg, sys.argv)
     start = time.perf_counter()
     for task in cfg["tasks"]:
         for N in cfg["sizes"]:

@@ -30,9 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import sys
 import time
 import warnings
@@ -227,13 +225,9 @@ def main(argv=None) -> dict:
         result["summary"] = summarise(result["records"])
         args.out.write_text(format_md(result))
         return result
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
-    import torch
+    from bayes_mech.experiments import run_record, use_threads
 
-    from bayes_mech.experiments import _machine, versions
-
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     q = args.quick
     datasets = args.datasets.split(",") if not q else ["synth-32"]
     if args.mnist_dir:
@@ -245,14 +239,7 @@ def main(argv=None) -> dict:
         "grid_k": [int(k) for k in args.grid_k.split(",")] if not q else [2, 4],
         "S": args.draws if not q else 4,
     }
-    result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": versions(),
-        "config": cfg,
-        "records": [],
-    }
+    result = run_record(cfg, sys.argv)
     start = time.perf_counter()
     for name in datasets:
         n_seeds = max(cfg["seeds"], cfg["true_k_seeds"] if name.startswith("synth") else 0)

@@ -49,7 +49,9 @@ from bayes_mech.experiments._provenance import _cpu_seconds as _cpu_seconds
 from bayes_mech.experiments._provenance import _git_state as _git_state
 from bayes_mech.experiments._provenance import _json_default as _json_default
 from bayes_mech.experiments._provenance import _machine as _machine
+from bayes_mech.experiments._provenance import run_record as run_record
 from bayes_mech.experiments._provenance import save_model as save_model
+from bayes_mech.experiments._provenance import use_threads as use_threads
 from bayes_mech.experiments._provenance import versions as versions
 from bayes_mech.experiments._report import _fmt as _fmt
 from bayes_mech.experiments._report import _fmt_k as _fmt_k

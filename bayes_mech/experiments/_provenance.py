@@ -144,6 +144,30 @@ def _machine() -> dict:
     return info
 
 
+def use_threads(n_threads: int) -> None:
+    """Give torch, OpenMP and the BLAS libraries ``n_threads`` threads (benchmarks: the thread
+    count is part of what a timing means, and the results file records it)."""
+    import torch
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n_threads)
+    torch.set_num_threads(n_threads)
+
+
+def run_record(config: dict, argv: list[str]) -> dict:
+    """The head of a benchmark's results file: command, date, machine, versions, config."""
+    import sys
+
+    return {
+        "command": " ".join([Path(sys.executable).name, *argv]),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "versions": versions(),
+        "config": config,
+        "records": [],
+    }
+
+
 def save_model(learner, path, card: dict) -> Path:
     """Save a fitted learner with ``bm.load``-compatible files plus ``model_card.json``.
 
