@@ -17,7 +17,7 @@ import torch
 
 from bayes_mech._validation import check_option
 from bayes_mech.datasets._base import FrontDoorData, run_model
-from bayes_mech.datasets.synthetic import _two_point
+from bayes_mech.datasets.synthetic import _to_data, _two_point
 
 __all__ = [
     "classification_covariate_model",
@@ -99,20 +99,6 @@ _MODELS = {
     "classification": (classification_covariate_model, np.int64),
     "regression": (regression_covariate_model, np.float64),
 }
-
-
-def _to_data(values: dict, confounded: bool, description: str, y_dtype) -> FrontDoorData:
-    as_np = {k: v.detach().cpu().numpy() for k, v in values.items()}
-    c_dtype = np.int64 if y_dtype == np.int64 else np.float64
-    return FrontDoorData(
-        X=np.ascontiguousarray(as_np["x"], dtype=np.float64),
-        y=as_np["y"].astype(y_dtype),
-        z=as_np["z"].astype(np.float64),
-        u=as_np["u"].astype(y_dtype if y_dtype == np.int64 else np.float64),
-        c=as_np["c"].astype(c_dtype),
-        confounded=confounded,
-        description=description,
-    )
 
 
 def make_frontdoor_covariates(

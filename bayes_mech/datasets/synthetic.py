@@ -102,12 +102,16 @@ def regression_model(
 
 
 def _to_data(values: dict, confounded: bool, description: str, y_dtype) -> FrontDoorData:
+    """The trace's sites as numpy arrays; ``u`` (and an observed ``c``) take ``y``'s dtype for
+    classification, float64 for regression."""
     as_np = {k: v.detach().cpu().numpy() for k, v in values.items()}
+    other = y_dtype if y_dtype == np.int64 else np.float64
     return FrontDoorData(
         X=np.ascontiguousarray(as_np["x"], dtype=np.float64),
         y=as_np["y"].astype(y_dtype),
         z=as_np["z"].astype(np.float64),
-        u=as_np["u"].astype(y_dtype if y_dtype == np.int64 else np.float64),
+        u=as_np["u"].astype(other),
+        c=as_np["c"].astype(other) if "c" in as_np else None,
         confounded=confounded,
         description=description,
     )
