@@ -382,6 +382,9 @@ def main(argv=None):
         help="separated clusters, overlapping ones, or both (default)",
     )
     parser.add_argument(
+        "--render", action="store_true", help="only re-write the .md from the saved .json"
+    )
+    parser.add_argument(
         "--readme", type=Path, help="only re-render this README's table from the saved JSON"
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -409,8 +412,8 @@ def main(argv=None):
     kinds = list(CLUSTERS) if args.clusters == "both" else [args.clusters]
     saved_path = out.with_suffix(".json") if out is not None else None
     stored = json.loads(saved_path.read_text()) if saved_path and saved_path.exists() else {}
-    by_kind = stored.get("kinds", {}) if args.only else {}
-    for kind in kinds:
+    by_kind = stored.get("kinds", {}) if (args.only or args.render) else {}
+    for kind in [] if args.render else kinds:
         entry = by_kind.setdefault(kind, {"results": {}, "remeasured": []})
         results = entry["results"]
         todo = shapes + batch + scaling
@@ -444,15 +447,21 @@ def main(argv=None):
             versions[dist] = version(dist)
         except PackageNotFoundError:
             pass
-    machine = _machine()
+    machine = stored["machine"] if args.render else _machine()
+    # The libraries the driver loaded (their thread counts are the driver's, not the workers':
+    # every worker runs with --threads).
     blas = "; ".join(
-        f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
-        f"{b.get('num_threads')} threads)"
-        for b in machine["blas"]
+        dict.fromkeys(
+            f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')})"
+            for b in machine["blas"]
+            if b.get("internal_api") != "openmp"
+        )
     )
     flags = ", ".join(machine["cpu_flags"]) or "unknown"
     command = "python benchmarks/bench_mixture.py " + " ".join(argv or sys.argv[1:])
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    if args.render:
+        command, date = stored["command"], stored["date"]
     lines = [
         "# Mixture EM benchmark",
         "",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_mech._cpuinfo import cpuinfo_field
 from bayes_mech._version import __version__
 from bayes_mech.experiments._config import DemoConfig, Task
 
@@ -79,14 +80,7 @@ def _cpu_model() -> str:
 
     Speed ratios hold for the CPU they ran on, so every results file names it.
     """
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 #: The instruction-set extensions that decide BLAS and torch kernels' speed on x86 and ARM.
@@ -96,15 +90,8 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnn
 
 def _cpu_flags() -> list[str]:
     """The CPU's SIMD extensions among :data:`SIMD_FLAGS` (``/proc/cpuinfo``; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    present = set(line.split(":", 1)[1].split())
-                    return [flag for flag in SIMD_FLAGS if flag in present]
-    except OSError:
-        pass
-    return []
+    present = set((cpuinfo_field("flags", "Features") or "").split())
+    return [flag for flag in SIMD_FLAGS if flag in present]
 
 
 def _blas() -> list[dict]:

@@ -20,18 +20,13 @@ import platform
 import numpy as np
 import torch
 
+from bayes_mech._cpuinfo import cpuinfo_field
+
 __all__ = ["addmm_", "mm", "numpy_blas"]
 
 
 def _cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return cpuinfo_field("vendor_id") or platform.processor()
 
 
 @functools.cache
