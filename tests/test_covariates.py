@@ -323,3 +323,17 @@ def test_covariates_as_features_with_a_feature_map_and_the_cli(tmp_path):
     np.testing.assert_allclose(
         pd.read_csv(out)["prediction"], cli.predict(train.X, covariates=frame[["c"]])
     )
+
+
+@pytest.mark.parametrize("with_c", [False, True])
+def test_conditional_gaussian_by_name_end_to_end(classification, with_c):
+    train, test, oracle = classification
+    learner = _fit(LogisticRegression(), train, train.c if with_c else None,
+                   mechanism="conditional-gaussian")  # fmt: skip
+    assert type(learner.mechanism_).__name__ == "ConditionalGaussianMechanism"
+    assert learner.mechanism_.n_covariates_ == (1 if with_c else 0)
+    score = learner.score(test.X, test.y)
+    if with_c:
+        assert abs(score - oracle) < 0.015
+    else:  # a shared-covariance Gaussian per class, without c: the back door stays open
+        assert score < oracle - 0.05
