@@ -189,7 +189,7 @@ def main(argv=None) -> dict:
         result = json.loads(args.out.with_suffix(".json").read_text())
         args.out.write_text(format_md(result))
         return result
-    from bayes_mech.experiments import run_record, use_threads
+    from bayes_mech.experiments import run_record, use_threads, write_results
 
     use_threads(args.threads)
     q = args.quick
@@ -220,10 +220,7 @@ def main(argv=None) -> dict:
     text = format_md(result)
     print(text)
     if not q:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        args.out.write_text(text)
-        print(f"wrote {args.out} (.json)")
+        write_results(result, text, args.out)
     return result
 
 

@@ -225,7 +225,7 @@ def main(argv=None) -> dict:
         result["summary"] = summarise(result["records"])
         args.out.write_text(format_md(result))
         return result
-    from bayes_mech.experiments import run_record, use_threads
+    from bayes_mech.experiments import run_record, use_threads, write_results
 
     use_threads(args.threads)
     q = args.quick
@@ -264,10 +264,7 @@ def main(argv=None) -> dict:
     text = format_md(result)
     print(text)
     if not q:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        args.out.write_text(text)
-        print(f"wrote {args.out} (.json)")
+        write_results(result, text, args.out)
     return result
 
 

@@ -57,17 +57,22 @@ def test_quick_start_summary_lines(quick_start):
     assert summary[: len(quoted)] == quoted
 
 
-def test_calibration_table_is_rendered_from_the_results_file():
+def _bench(name: str):
+    """``benchmarks/bench_<name>.py`` as a module, and its results JSON."""
     import importlib.util
     import json
 
     root = README.parent
     spec = importlib.util.spec_from_file_location(
-        "bench_calibration", root / "benchmarks" / "bench_calibration.py"
+        f"bench_{name}", root / "benchmarks" / f"bench_{name}.py"
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    result = json.loads((root / "benchmarks" / "results" / "calibration.json").read_text())
+    return bench, json.loads((root / "benchmarks" / "results" / f"{name}.json").read_text())
+
+
+def test_calibration_table_is_rendered_from_the_results_file():
+    bench, result = _bench("calibration")
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.README_START) : text.index(bench.README_END)]
     assert block.strip() == (bench.README_START + "\n" + bench.readme_table(result)).strip()
@@ -102,16 +107,7 @@ def test_bad_input_counts_match_the_catalogue():
 
 
 def test_mixture_table_is_rendered_from_the_results_file():
-    import importlib.util
-    import json
-
-    root = README.parent
-    spec = importlib.util.spec_from_file_location(
-        "bench_mixture", root / "benchmarks" / "bench_mixture.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    saved = json.loads((root / "benchmarks" / "results" / "mixture.json").read_text())
+    bench, saved = _bench("mixture")
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.README_START) : text.index(bench.README_END)]
     assert block.strip() == (bench.README_START + "\n" + bench.readme_summary(saved)).strip()

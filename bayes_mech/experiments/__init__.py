@@ -53,6 +53,7 @@ from bayes_mech.experiments._provenance import run_record as run_record
 from bayes_mech.experiments._provenance import save_model as save_model
 from bayes_mech.experiments._provenance import use_threads as use_threads
 from bayes_mech.experiments._provenance import versions as versions
+from bayes_mech.experiments._provenance import write_results as write_results
 from bayes_mech.experiments._report import _fmt as _fmt
 from bayes_mech.experiments._report import _fmt_k as _fmt_k
 from bayes_mech.experiments._report import _fmt_uncertainty as _fmt_uncertainty

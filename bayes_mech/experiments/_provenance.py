@@ -155,6 +155,14 @@ def run_record(config: dict, argv: list[str]) -> dict:
     }
 
 
+def write_results(result: dict, text: str, out: Path) -> None:
+    """A benchmark's report ``out`` (Markdown ``text``) and its JSON beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(text)
+    print(f"wrote {out} (.json)")
+
+
 def save_model(learner, path, card: dict) -> Path:
     """Save a fitted learner with ``bm.load``-compatible files plus ``model_card.json``.
 

@@ -199,21 +199,22 @@ def _demo_table() -> str:
     return format_readme_summary(json.loads(results.read_text(encoding="utf-8")))
 
 
+#: Each ``<!-- marker -->`` in a page and the function whose text replaces it.
+MARKERS = {
+    "<!-- demo-table -->": _demo_table,
+    "<!-- selection-table -->": _selection_table,
+    "<!-- covariates-table -->": _covariates_table,
+    "<!-- calibration-table -->": _calibration_table,
+    "<!-- cli-help -->": _cli_help,
+    "<!-- notebook-index -->": _notebook_index,
+    "<!-- benchmark-index -->": _benchmark_index,
+}
+
+
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
-    if "<!-- demo-table -->" in markdown:
-        markdown = markdown.replace("<!-- demo-table -->", _demo_table())
-    if "<!-- selection-table -->" in markdown:
-        markdown = markdown.replace("<!-- selection-table -->", _selection_table())
-    if "<!-- covariates-table -->" in markdown:
-        markdown = markdown.replace("<!-- covariates-table -->", _covariates_table())
-    if "<!-- calibration-table -->" in markdown:
-        markdown = markdown.replace("<!-- calibration-table -->", _calibration_table())
-    if "<!-- cli-help -->" in markdown:
-        markdown = markdown.replace("<!-- cli-help -->", _cli_help())
-    if "<!-- notebook-index -->" in markdown:
-        markdown = markdown.replace("<!-- notebook-index -->", _notebook_index())
-    if "<!-- benchmark-index -->" in markdown:
-        markdown = markdown.replace("<!-- benchmark-index -->", _benchmark_index())
+    for marker, render in MARKERS.items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, render())
     if page.file.src_uri.startswith("benchmarks/results/"):
         markdown = _neutralise_dead_links(markdown, page, files)
     return markdown
