@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from bayes_mech._labels import missing_labels
 from bayes_mech._validation import as_numpy, check_array
 from bayes_mech.exceptions import FrontDoorWeightWarning
 from bayes_mech.mechanisms.resolve import infer_kind
@@ -28,7 +29,7 @@ from bayes_mech.mechanisms.resolve import infer_kind
 __all__ = ["CovariatesMixin", "encode_covariates"]
 
 
-def _columns(covariates, n_rows: int) -> list[tuple[str, np.ndarray]]:
+def _columns(covariates) -> list[tuple[str, np.ndarray]]:
     """``(name, values)`` per column of a DataFrame, Series or array (any dtype)."""
     if hasattr(covariates, "columns"):  # a DataFrame: keep each column's own dtype
         return [(str(name), covariates[name].to_numpy()) for name in covariates.columns]
@@ -79,7 +80,7 @@ def encode_covariates(covariates, n_rows: int, spec: list | None = None):
     >>> encode_covariates(frame.iloc[:1], 1, spec=encoding)[0].tolist()
     [[30.0, 1.0]]
     """
-    columns_in = _columns(covariates, n_rows)
+    columns_in = _columns(covariates)
     if spec is not None and [c["name"] for c in spec] != [n for n, _ in columns_in]:
         raise ValueError(
             f"covariates must have the columns seen in fit {[c['name'] for c in spec]}; got "
@@ -100,7 +101,7 @@ def encode_covariates(covariates, n_rows: int, spec: list | None = None):
             columns = [(name, values)]
             encoding.append({"name": name, "kind": "numeric"})
         else:
-            missing = np.array([v is None or (isinstance(v, float) and v != v) for v in col])
+            missing = missing_labels(col)
             if missing.any():
                 raise ValueError(
                     f"covariates column {name!r} has {int(missing.sum())} missing value(s); "

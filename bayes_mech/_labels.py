@@ -15,7 +15,7 @@ import numpy as np
 from bayes_mech._validation import as_numpy, check_labels, flatten_column
 from bayes_mech.weights import check_interventions, default_interventions
 
-__all__ = ["check_any_labels", "decode", "encode", "fit_encoding", "is_numeric"]
+__all__ = ["check_any_labels", "decode", "encode", "fit_encoding", "is_numeric", "missing_labels"]
 
 
 def is_numeric(arr: np.ndarray) -> bool:
@@ -41,7 +41,7 @@ def check_any_labels(values, name: str = "y", *, min_rows: int = 1, warn_column:
         raise ValueError(f"{name} must be 1-D of shape (n_samples,); got shape {raw.shape}.")
     if raw.shape[0] < min_rows:
         raise ValueError(f"{name} must have at least {min_rows} row(s); got {raw.shape[0]}.")
-    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in raw.tolist()])
+    missing = missing_labels(raw)
     if missing.any():
         rows = np.flatnonzero(missing)[:5].tolist()
         raise ValueError(
@@ -51,6 +51,12 @@ def check_any_labels(values, name: str = "y", *, min_rows: int = 1, warn_column:
     if raw.dtype.kind == "O" and all(isinstance(v, str) for v in raw.tolist()):
         raw = raw.astype(str)
     return raw
+
+
+def missing_labels(values: np.ndarray) -> np.ndarray:
+    """Which entries of an array of labels are missing (``None`` or a float NaN), shape (n,)."""
+    return np.array([v is None or (isinstance(v, float) and v != v) for v in values.tolist()],
+                    dtype=bool)  # fmt: skip
 
 
 def _raw(values, name: str) -> np.ndarray:
