@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from bayes_mech.exceptions import ConvergenceWarning
 from bayes_mech.mixture import MixtureWarning, WeightedGaussianMixture
 from bayes_mech.mixture import _covariances as cov_ops
+from bayes_mech.mixture._base import canonical_order, weighted_kmeans_plusplus
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]
 PARAMS = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
@@ -99,6 +100,22 @@ def test_integer_weights_equal_shuffled_replicated_rows_from_k_means_plus_plus(
     # Any permutation of the rows gives the same fit.
     again = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=counts)
     assert_same_fit(weighted, again)
+
+
+def test_kmeans_plusplus_with_precomputed_order_picks_the_same_centres(rng):
+    # Selection passes the canonical order once for ~100 runs; it must not change any start,
+    # including with zero weights (dropped) and tied rows (kept in their stable order).
+    X = np.round(three_blobs(rng, n=(60, 60, 40)), 1)
+    X[10] = X[11]
+    w = rng.uniform(0.5, 2.0, size=len(X))
+    w[rng.random(len(X)) < 0.3] = 0.0
+    order = canonical_order(X)
+    assert np.all(np.diff(X[order, 0]) >= 0)
+    for k in (1, 3, 6):
+        plain = weighted_kmeans_plusplus(X, k, w, np.random.RandomState(4))
+        given = weighted_kmeans_plusplus(X, k, w, np.random.RandomState(4), order)
+        np.testing.assert_array_equal(plain, given)
+        assert all((w[(X == c).all(1)] > 0).any() for c in given)
 
 
 @pytest.mark.parametrize("covariance_type", COV_TYPES)

@@ -24,6 +24,7 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.cluster import kmeans_plusplus
@@ -54,7 +55,14 @@ def kish_ess(weights: np.ndarray) -> np.ndarray:
     return weights.sum(-1) ** 2 / np.square(weights).sum(-1)
 
 
-def weighted_kmeans_plusplus(X: np.ndarray, n_clusters: int, weights: np.ndarray, rng):
+def canonical_order(X: np.ndarray) -> np.ndarray:
+    """Row indices of ``X`` in lexicographic order (stable: equal rows keep their order)."""
+    return np.lexsort(X.T[::-1])
+
+
+def weighted_kmeans_plusplus(
+    X: np.ndarray, n_clusters: int, weights: np.ndarray, rng, order: np.ndarray | None = None
+):
     """Initial means ``(n_clusters, d)`` by weighted k-means++, independent of the row order.
 
     scikit-learn's ``kmeans_plusplus(sample_weight=...)`` draws each centre by inverting the
@@ -62,11 +70,17 @@ def weighted_kmeans_plusplus(X: np.ndarray, n_clusters: int, weights: np.ndarray
     in place, but a different row order picks others. Rows are put in one canonical
     (lexicographic) order first and zero-weight rows dropped: then the same seed gives the same
     centres for any permutation of the rows and for integer weights as for repeated rows.
+    ``order`` is :func:`canonical_order` of ``X``, for callers that start many runs on the same
+    rows (sorting costs as much as a 4-centre run at N = 5000).
     """
-    positive = weights > 0
-    Xp, wp = X[positive], weights[positive]
-    order = np.lexsort(Xp.T[::-1])
-    centers, _ = kmeans_plusplus(Xp[order], n_clusters, sample_weight=wp[order], random_state=rng)
+    order = canonical_order(X) if order is None else order
+    rows = order[weights[order] > 0]
+    # X and the weights were checked by the caller; scikit-learn's parameter validation was a
+    # third of each call (about 1 ms at N = 5000, run ~100 times per learner fit).
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        centers, _ = kmeans_plusplus(
+            X[rows], n_clusters, sample_weight=weights[rows], random_state=rng
+        )
     return centers
 
 
@@ -256,10 +270,11 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
             means = check_array(np.reshape(self.means_init, (-1, d)), "means_init")
             return np.broadcast_to(means.reshape(-1, K, d), (self.n_init, n_batch, K, d)).copy()
         out = np.empty((self.n_init, n_batch, K, d))
+        order = canonical_order(X) if self.init_params == "k-means++" else None
         for i in range(self.n_init):  # initialisation only: not the hot path
             for b in range(n_batch):
                 if self.init_params == "k-means++":
-                    out[i, b] = weighted_kmeans_plusplus(X, K, W[b], rng)
+                    out[i, b] = weighted_kmeans_plusplus(X, K, W[b], rng, order)
                 else:
                     p = W[b] / W[b].sum()
                     out[i, b] = X[rng.choice(X.shape[0], K, replace=False, p=p)]

@@ -12,7 +12,12 @@ from bayes_mech._validation import (
     check_random_state,
     check_sample_weight,
 )
-from bayes_mech.mixture._base import _check_X, kish_ess, weighted_kmeans_plusplus
+from bayes_mech.mixture._base import (
+    _check_X,
+    canonical_order,
+    kish_ess,
+    weighted_kmeans_plusplus,
+)
 from bayes_mech.mixture._covariances import COVARIANCE_TYPES, n_parameters
 from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
 from bayes_mech.mixture.gaussian import WeightedGaussianMixture
@@ -264,11 +269,14 @@ class _NestedStarts:
         self.rng = check_random_state(random_state)
         self.means = np.empty((W.shape[0], k_max, X.shape[1]))
         self.depth = np.zeros(W.shape[0], dtype=np.int64)
+        self.order = canonical_order(X)
 
     def first(self, k: int, rows: np.ndarray) -> np.ndarray:
         """The first ``k`` centres of the members ``rows``, shape ``(len(rows), k, d)``."""
         for b in rows[self.depth[rows] < k].tolist():
             depth = self.k_max if self.depth[b] else min(self.k_max, max(k, self.FIRST_RUN))
-            self.means[b, :depth] = weighted_kmeans_plusplus(self.X, depth, self.W[b], self.rng)
+            self.means[b, :depth] = weighted_kmeans_plusplus(
+                self.X, depth, self.W[b], self.rng, self.order
+            )
             self.depth[b] = depth
         return self.means[rows, :k]
