@@ -1,6 +1,11 @@
-"""Shared fixtures: a clean, validated Pyro and seeded torch/numpy for every test."""
+"""Shared fixtures (a clean, validated Pyro and seeded torch/numpy for every test) and helpers
+that read the committed benchmark results in ``benchmarks/results/``."""
 
+import importlib.util
+import json
 import os
+import re
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -8,6 +13,10 @@ import pyro
 import pytest
 
 matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The committed benchmark results that every number in the README and the docs comes from.
+RESULTS = ROOT / "benchmarks" / "results"
 
 #: ``BAYES_MECH_SLOW=1`` runs the long form of ``slow`` tests; CI runs their short form.
 SLOW = os.environ.get("BAYES_MECH_SLOW", "0") == "1"
@@ -31,3 +40,33 @@ def rng():
 def scale(short: int, long: int) -> int:
     """Pick the size of a statistical test: ``long`` under BAYES_MECH_SLOW=1, else ``short``."""
     return long if SLOW else short
+
+
+def results_json(name: str) -> dict:
+    """``benchmarks/results/<name>.json``; ``name`` may hold a folder (``"demo/results"``)."""
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def load_bench(name: str):
+    """``benchmarks/bench_<name>.py`` as a module, and its results JSON."""
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", ROOT / "benchmarks" / f"bench_{name}.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench, results_json(name)
+
+
+def numbers(text: str) -> list[str]:
+    """Every number written in ``text``, as it is written (``"0.126"``, ``"5000"``)."""
+    return re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])", text)
+
+
+def calibration_khat(setting: str) -> list[float]:
+    """The PSIS k-hat that ``resampler="auto"`` quoted in its reason, per run of ``setting``
+    in ``calibration.json`` (the median over draws, at its largest over intervention values)."""
+    return [
+        float(re.search(r"max k-hat ([\d.]+)", r["reason"]).group(1))
+        for r in results_json("calibration")["records"]
+        if r["setting"] == setting and r["resampler"] == "auto"
+    ]

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import RESULTS, calibration_khat, load_bench, numbers, results_json
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -57,35 +58,17 @@ def test_quick_start_summary_lines(quick_start):
     assert summary[: len(quoted)] == quoted
 
 
-def _bench(name: str):
-    """``benchmarks/bench_<name>.py`` as a module, and its results JSON."""
-    import importlib.util
-    import json
-
-    root = README.parent
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", root / "benchmarks" / f"bench_{name}.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench, json.loads((root / "benchmarks" / "results" / f"{name}.json").read_text())
-
-
 def test_calibration_table_is_rendered_from_the_results_file():
-    bench, result = _bench("calibration")
+    bench, result = load_bench("calibration")
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.README_START) : text.index(bench.README_END)]
     assert block.strip() == (bench.README_START + "\n" + bench.readme_table(result)).strip()
 
 
 def test_demo_table_is_rendered_from_the_committed_run():
-    import json
-
     from bayes_mech.experiments._report import format_readme_summary
 
-    results = json.loads(
-        (README.parent / "benchmarks" / "results" / "demo" / "results.json").read_text()
-    )
+    results = results_json("demo/results")
     text = README.read_text(encoding="utf-8")
     block = text[text.index("<!-- demo:start -->") : text.index("<!-- demo:end -->")]
     assert block.strip() == ("<!-- demo:start -->\n" + format_readme_summary(results)).strip()
@@ -107,7 +90,7 @@ def test_bad_input_counts_match_the_catalogue():
 
 
 def test_mixture_table_is_rendered_from_the_results_file():
-    bench, saved = _bench("mixture")
+    bench, saved = load_bench("mixture")
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.README_START) : text.index(bench.README_END)]
     assert block.strip() == (bench.README_START + "\n" + bench.readme_summary(saved)).strip()
@@ -118,13 +101,8 @@ def _section(start: str, end: str) -> str:
     return text[text.index(start) : text.index(end)]
 
 
-def _numbers(text: str) -> list[str]:
-    return re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])", text)
-
-
 def test_benchmark_figures_appear_in_their_results_files():
     """Every number in a Benchmarks bullet occurs in the results file(s) that bullet names."""
-    results = README.parent / "benchmarks" / "results"
     section = _section("## Benchmarks", "## Limits and guarantees")
     start, end = section.index("<!-- mixture:start -->"), section.index("<!-- mixture:end -->")
     section = section[:start] + section[end:]  # rendered from its results file, tested below
@@ -135,31 +113,23 @@ def test_benchmark_figures_appear_in_their_results_files():
             continue
         blob = ""
         for name in files:
-            blob += (results / name).read_text(encoding="utf-8")
-            if (results / name).with_suffix(".json").exists():
-                blob += (results / name).with_suffix(".json").read_text(encoding="utf-8")
-        missing = [n for n in _numbers(bullet) if n not in blob]
+            blob += (RESULTS / name).read_text(encoding="utf-8")
+            if (RESULTS / name).with_suffix(".json").exists():
+                blob += (RESULTS / name).with_suffix(".json").read_text(encoding="utf-8")
+        missing = [n for n in numbers(bullet) if n not in blob]
         assert not missing, f"{files}: {missing} are not in the results file"
-        checked += len(_numbers(bullet))
+        checked += len(numbers(bullet))
     assert checked > 20
     scale = _section("### Measured at scale", "## Development")
-    blob = (results / "scale.md").read_text() + (results / "scale.json").read_text()
-    assert [n for n in _numbers(scale) if n not in blob] == []
+    blob = (RESULTS / "scale.md").read_text() + (RESULTS / "scale.json").read_text()
+    assert [n for n in numbers(scale) if n not in blob] == []
 
 
 def test_about_a2_figures_come_from_the_results_files():
-    import json
-
-    results = README.parent / "benchmarks" / "results"
     paragraph = _section("**About A.2.**", "With `b = 0.4` every sampler")
-    demo = (results / "demo" / "table.md").read_text(encoding="utf-8")
+    demo = (RESULTS / "demo" / "table.md").read_text(encoding="utf-8")
     assert "1.306" in demo and "1.138" in demo
-    calibration = json.loads((results / "calibration.json").read_text())
-    khat = [
-        float(re.search(r"max k-hat ([\d.]+)", r["reason"]).group(1))
-        for r in calibration["records"]
-        if r["setting"] == "A.2-b1.5" and r["resampler"] == "auto"
-    ]
+    khat = calibration_khat("A.2-b1.5")
     assert f"{min(khat):.2f}–{max(khat):.2f}" in paragraph
-    table = (results / "calibration.md").read_text(encoding="utf-8")
+    table = (RESULTS / "calibration.md").read_text(encoding="utf-8")
     assert all(f"/ {v}" in table for v in ("0.126", "0.127"))

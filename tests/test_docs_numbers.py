@@ -1,0 +1,207 @@
+"""Every measured number in the docs pages is the one in its committed results file.
+
+The tables of the pages are rendered from ``benchmarks/results/*.json`` when the site is built
+(``docs/hooks/bayes_mech_docs.py``, ``MARKERS``); this file checks the figures quoted in the prose.
+Each test reads a paragraph of a page, parses every figure from the phrase that states it,
+compares it with the results file, rounded as the page prints it, and fails on any other number in
+the paragraph that it does not know (the design constants it lists are not measurements).
+"""
+
+import re
+import statistics
+import warnings
+from collections.abc import Iterable
+
+from conftest import RESULTS, ROOT, calibration_khat, numbers, results_json
+
+DOCS = ROOT / "docs"
+NUM = r"(\d+(?:\.\d+)?)"  # a figure as printed: 5, 0.13
+#: Numbers the pages spell out.
+WORDS = {
+    w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())
+}
+
+
+def _paragraph(page: str, start: str) -> str:
+    """The paragraph of ``docs/<page>`` that begins with ``start``, on one line."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    begin = text.index(start)
+    end = text.find("\n\n", begin)
+    return " ".join(text[begin : end if end >= 0 else len(text)].split())
+
+
+def _figures(paragraph: str, pattern: str) -> tuple[str, ...]:
+    found = re.findall(pattern, paragraph)
+    assert len(found) == 1, f"{pattern!r} is in the paragraph {len(found)} times:\n{paragraph}"
+    return found[0] if isinstance(found[0], tuple) else (found[0],)
+
+
+def _only(paragraph: str, checked: set[str], constants: Iterable[str] = ()) -> None:
+    """No number in the paragraph is left unchecked (a new figure needs a check here)."""
+
+    def plain(text: str) -> str:  # 5,000 -> 5000
+        return re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
+
+    known = {plain(n) for n in checked | set(constants)}
+    unchecked = set(numbers(plain(paragraph))) - known
+    assert not unchecked, f"numbers with no results-file check: {sorted(unchecked)}\n{paragraph}"
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _range(values: list[float], digits: int) -> tuple[str, str]:
+    return f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+
+
+def test_index_headline_figures_come_from_the_demo_run():
+    demo = results_json("demo/results")
+    paragraph = _paragraph("index.md", "`bayes-mech demo` reproduces")
+    (seeds,) = _figures(paragraph, r"mean ± sd over (\d+) seeds")
+    assert int(seeds) == len(demo["config"]["seeds"])
+    _only(paragraph, {seeds}, {"1"})  # "Table 1"
+
+    a1 = demo["datasets"]["A.1"]["summary"]["metric"]
+    paragraph = _paragraph("index.md", "Mechanism learning removes the confounder's tilt")
+    (gain,) = _figures(paragraph, r"gains about (\w+) points where the confounding is gone")
+    naive = a1["naive"]["nonconf"]["mean"]
+    for method in ("cb", "cwgmm", "ensemble", "gformula"):
+        assert round(a1[method]["nonconf"]["mean"] - naive) == WORDS[gain], method
+    _only(paragraph, set())
+
+
+def test_index_a2_figures_come_from_the_results_files():
+    demo = results_json("demo/results")["datasets"]
+    calibration = results_json("calibration")["summary"]
+    paragraph = _paragraph("index.md", "On A.2 the library's default intervention grid")
+
+    (slope,) = _figures(paragraph, rf"has slope ≈ {NUM} \(the estimand of")
+    estimands = {f"{r['estimand_slope']:.2f}" for r in calibration if r["setting"] == "A.2-b1.5"}
+    assert estimands == {slope}
+
+    (population,) = _figures(paragraph, rf"3/6\.5 = {NUM} by the SCM")
+    assert population == f"{3 / 6.5:.3f}"  # the SCM's value; tests/test_datasets.py samples it
+
+    (naive,) = _figures(paragraph, rf"naive training \({NUM}, the mean over the seeds\)")
+    slopes = [run["linear"]["naive"]["slope"] for run in demo["A.2"]["per_seed"]]
+    assert naive == f"{statistics.mean(slopes):.3f}"
+
+    (mse,) = _figures(paragraph, rf"both ensembles reach MSE {NUM} on the non-confounded")
+    full = demo["A.2-full-range"]
+    for method in ("ensemble", "gformula"):
+        assert f"{full['summary']['metric'][method]['nonconf']['mean']:.2f}" == mse, method
+
+    (ess,) = _figures(paragraph, rf"min ESS/N {NUM} in the committed run")
+    assert f"{min(r['weights']['min_ess_fraction'] for r in full['per_seed']):.4f}" == ess
+
+    constants = {"95", "3", "6.5", "0.95"}  # the default grid, 3/6.5, the paper's grid
+    _only(paragraph, {slope, population, naive, mse, ess}, constants)
+
+
+def test_diagnostics_ess_figures_come_from_the_accuracy_run():
+    accuracy = results_json("accuracy")
+    runs = accuracy["A.1"]["records"]
+    paragraph = _paragraph("concepts/diagnostics.md", "is the number of equally weighted rows")
+
+    n, seeds = _figures(paragraph, r"\(N = ([\d,]+), (\d+) seeds in `benchmarks/results/accuracy")
+    assert _int(n) == accuracy["config"]["n_train"]
+    assert int(seeds) == len(runs)
+
+    low, high, rows_low, rows_high, of = _figures(
+        paragraph,
+        rf"ESS/N between {NUM} and {NUM} for the worse-served class: "
+        r"(\d+)–(\d+) effective rows of ([\d,]+)",
+    )
+    point = [run["weights"]["cwgmm"]["min_ess_fraction"] for run in runs]
+    assert (low, high) == _range(point, 3)
+    assert _int(of) == accuracy["config"]["n_train"]
+    assert (int(rows_low), int(rows_high)) == (
+        round(min(point) * _int(n)),
+        round(max(point) * _int(n)),
+    )
+
+    (worst,) = _figures(paragraph, rf"goes down to ESS/N {NUM}")
+    assert worst == f"{min(run['weights']['ensemble']['min_ess_fraction'] for run in runs):.4f}"
+    _only(paragraph, {n, seeds, low, high, rows_low, rows_high, of, worst})
+
+
+def test_diagnostics_warning_example_is_what_the_function_prints():
+    import torch
+
+    from bayes_mech.exceptions import FrontDoorWeightWarning
+    from bayes_mech.weights import warn_if_degenerate, weight_diagnostics
+
+    paragraph = _paragraph("concepts/diagnostics.md", "`FrontDoorWeightWarning` is raised when")
+    heavy, n = _figures(paragraph, r"where (\w+) of ([\d,]+) rows carry all the weight")
+    lw = torch.zeros(1, 1, _int(n), dtype=torch.float64)
+    lw[0, 0, : WORDS[heavy]] = 20.0  # the docstring's example
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_degenerate(weight_diagnostics(lw, interventions=[2.0]))
+    (warning,) = [w for w in caught if issubclass(w.category, FrontDoorWeightWarning)]
+    message = str(warning.message).splitlines()
+
+    text = (DOCS / "concepts" / "diagnostics.md").read_text(encoding="utf-8")
+    block = re.search(r"```text\n(.*?)```", text, flags=re.S).group(1).splitlines()
+    assert block[:2] == message[:2]
+    assert message[2].startswith(block[2].removesuffix("..."))
+
+
+def test_gformula_figures_come_from_the_calibration_run():
+    calibration = results_json("calibration")
+    summary = calibration["summary"]
+
+    def band(setting: str, *resamplers: str) -> tuple[str, str]:
+        """The range over N of the band coverage of ``resamplers`` on ``setting``."""
+        rows = [r for r in summary if r["setting"] == setting and r["resampler"] in resamplers]
+        return _range([r["band"] for r in rows], 2)
+
+    paragraph = _paragraph("concepts/gformula.md", "The front-door weights of [eq. (2)]")
+    khat = _figures(paragraph, rf"near or above 1 \({NUM}–{NUM} in the calibration runs")
+    assert khat == _range(calibration_khat("A.2-b1.5"), 2)
+    _only(paragraph, set(khat), {"2", "1", "1.5"})  # eq. (2), "above 1", b = 1.5
+
+    paragraph = _paragraph("concepts/gformula.md", "`benchmarks/bench_calibration.py` fits each")
+    (rows,) = _figures(paragraph, r"trained on ([\d,]+) exact interventional rows")
+    assert _int(rows) == calibration["config"]["estimand_rows"]
+    (points,) = _figures(paragraph, r"the share of (\d+) fixed test points")
+    assert int(points) == calibration["config"]["points"]
+    _only(paragraph, {rows, points}, {"5", "95", "0.90"})  # the 5 %–95 % band, nominal 0.90
+
+    paragraph = _paragraph("concepts/gformula.md", "What the measurements say")
+    gformula = _figures(paragraph, rf"band is near nominal \({NUM}–{NUM} over N\)")
+    assert gformula == band("A.2-b1.5", "gformula")
+    weighting = _figures(paragraph, rf"covers about half the points \({NUM}–{NUM}\)")
+    assert weighting == band("A.2-b1.5", "bootstrap", "cwgmm")
+    cwgmm = _figures(paragraph, rf"CW-GMM's band is near nominal \({NUM}–{NUM}\)")
+    assert cwgmm == band("A.1", "cwgmm")
+    not_gformula = _figures(paragraph, rf"the g-formula's is not \({NUM}–{NUM}\)")
+    assert not_gformula == band("A.1", "gformula")
+    checked = {*gformula, *weighting, *cwgmm, *not_gformula}
+    _only(paragraph, checked, {"1.5"})  # b = 1.5
+
+
+def test_choosing_k_figures():
+    from bayes_mech.mixture._covariances import n_parameters
+
+    paragraph = _paragraph("concepts/choosing-k.md", "`covariance_type` fixes the shape")
+    d, k, full, spherical = _figures(
+        paragraph,
+        r"in (\d+) dimensions a (\d+)-component full mixture has ([\d,]+) free parameters, "
+        r"a spherical one (\d+)",
+    )
+    # Arithmetic, not a measurement: the count the identified-K rule uses.
+    assert _int(full) == n_parameters("full", int(k), int(d))
+    assert _int(spherical) == n_parameters("spherical", int(k), int(d))
+    _only(paragraph, {d, k, full, spherical})
+
+    paragraph = _paragraph("concepts/choosing-k.md", "It is not the default")
+    sizes = _figures(paragraph, r"synthetic in (\d+) and (\d+) dimensions")
+    datasets = results_json("selection")["config"]["datasets"]
+    assert {f"synth-{size}" for size in sizes} <= set(datasets)
+    assert {"digits-raw", "digits-pca"} <= set(datasets)
+    (clusters,) = _figures(paragraph, r"a (\d+)-cluster synthetic")
+    report = (RESULTS / "selection.md").read_text(encoding="utf-8")
+    assert f"{clusters} clusters per intervention value" in report
+    _only(paragraph, {*sizes, clusters})
