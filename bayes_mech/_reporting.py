@@ -27,10 +27,19 @@ class ReportingMixin:
         into ``y_encoding_`` when ``y`` held labels that are not numbers.
         """
         if getattr(self, "interventional_model_", None) is None:
+            name = getattr(getattr(self, "resampler_", None), "name", None)
+            if name == "gformula":  # only after a load: a fit always has its mechanism
+                raise NotFittedError(
+                    "this g-formula learner was loaded without its mechanism, which draws "
+                    "z ~ p(z | y, theta_s): save stores a mechanism only when arrays rebuild it "
+                    "(the built-in ones, unless fitted by SVI, from format version 3 on), not a "
+                    "user's Mechanism class such as a PyroMechanism with its own model. It "
+                    "predicts as saved; to sample p(x | do(y)), refit it on the data, or keep "
+                    "the fitted object with pickle or joblib (from trusted sources only)."
+                )
             raise NotFittedError(
                 "sample_interventional needs a generative resampler ('cwgmm' or 'gformula'); "
-                f"this learner ran {getattr(self, 'resampler_', None) and self.resampler_.name!r}"
-                " (a loaded g-formula learner cannot sample: its mechanism is not saved)."
+                f"this learner ran {name!r}."
             )
         value = encode(value, getattr(self, "y_encoding_", None), "value")  # a label's index
         x = sample_do(self.interventional_model_, value, n_samples, random_state)

@@ -4,10 +4,16 @@ A saved learner is a directory of three files:
 
 - ``manifest.json``: format name and version, package versions, the learner's parameters and
   small fitted attributes, and the SHA-256 of every other file and of the manifest itself;
-- ``arrays.npz``: every numeric array (posterior draws, mixtures, weight diagnostics), read back
-  with ``allow_pickle=False``;
+- ``arrays.npz``: every numeric array (posterior draws, mixtures, weight diagnostics, the
+  mechanism's fitted state), read back with ``allow_pickle=False``;
 - ``estimators.skops``: the trained ensemble members and the feature map, in skops' format,
   loaded only if every type in it is on the trusted list.
+
+A built-in mechanism is saved as JSON and arrays (:mod:`bayes_mech.mechanisms._persist`) and
+rebuilt on load, so a loaded g-formula learner samples ``p(x | do(y))`` exactly as the saved one;
+its file then also holds the observed ``y`` (and covariates) and the Bayesian-bootstrap row
+weights, the empirical law its ``y'`` is drawn from. A user's mechanism class is not saved: such a
+learner loads and predicts, and a g-formula one cannot ``sample_interventional``.
 
 The checksums detect truncated, corrupted or edited files; they are not a signature (whoever can
 write the files can recompute them), so only load models from sources you trust.
@@ -26,12 +32,15 @@ import numpy as np
 import torch
 
 from bayes_mech._version import __version__
+from bayes_mech.mechanisms._persist import mechanism_from_state, mechanism_state
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "TRUSTED_MODULES", "load", "save_learner"]
 
 FORMAT = "bayes-mech/learner"
-#: 2: the resampler's name, reason and state (``resampler/...`` arrays). Version 1 files load.
-FORMAT_VERSION = 2
+#: 2: the resampler's name, reason and state (``resampler/...`` arrays).
+#: 3: the mechanism (manifest ``mechanism``, ``mechanism/...`` arrays) and the g-formula's
+#: sampling state. Files of versions 1 and 2 load (their g-formula learners cannot sample).
+FORMAT_VERSION = 3
 #: Top-level modules whose types ``load`` trusts inside ``estimators.skops`` (beyond skops' own
 #: defaults). Anything else must be named in ``load(..., trusted=[...])``.
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "bayes_mech")
@@ -75,7 +84,7 @@ def _json_params(learner) -> dict:
         if key in ("estimator", "feature_map"):
             continue  # stored with skops
         if key == "mechanism" and not isinstance(value, str):
-            value = "auto"  # a Mechanism instance is refitted by name; its draws are saved
+            value = "auto"  # the instance's fit is saved as mechanism_ (a built-in one)
         if key == "interventions" and value is not None:
             value = np.asarray(value).tolist()
         if key == "device":
@@ -107,6 +116,9 @@ def save_learner(learner, path) -> Path:
         arrays[f"diagnostics/{name}"] = learner.weight_diagnostics_[name].values
     for name, value in learner.resampler_.state_arrays().items():
         arrays[f"resampler/{name}"] = value
+    mechanism = mechanism_state(learner.mechanism_)  # None for a user's mechanism class
+    if mechanism is not None:
+        arrays.update(mechanism[1])
     buffer = _io.BytesIO()
     np.savez(buffer, **arrays)
     array_bytes = buffer.getvalue()
@@ -126,6 +138,7 @@ def save_learner(learner, path) -> Path:
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "class": type(learner).__name__,
         "mechanism_class": type(learner.mechanism_).__name__,
+        "mechanism": None if mechanism is None else mechanism[0],
         "params": _json_params(learner),
         "fitted": {name: getattr(learner, name) for name in _FITTED_JSON},
         "feature_names_in": (
@@ -215,8 +228,11 @@ def load(path, trusted=None):
     Returns
     -------
     MechanismLearner
-        Predicts exactly as the saved one. ``log_weights_`` and the mechanism object are not
-        stored (``mechanism_`` is ``None``); posterior draws and diagnostics are.
+        Predicts exactly as the saved one, and ``sample_interventional`` draws the same rows for
+        the same ``random_state``. Posterior draws, diagnostics and a built-in mechanism are
+        stored; ``log_weights_`` and the training data are not. ``mechanism_`` is ``None`` when
+        the mechanism was a user's class (e.g. a ``PyroMechanism``) or the file predates
+        format version 3: a g-formula learner then cannot ``sample_interventional``.
 
     Raises
     ------
@@ -263,7 +279,8 @@ def load(path, trusted=None):
     )
     learner.estimators_ = models["estimators"]
     learner.feature_map_ = models["feature_map_"]
-    learner.mechanism_ = None
+    spec = manifest.get("mechanism")  # absent before format version 3
+    learner.mechanism_ = None if spec is None else mechanism_from_state(spec, arrays)
     for name, value in manifest["fitted"].items():
         setattr(learner, name, value)
     if manifest.get("feature_names_in") is not None:
@@ -296,12 +313,7 @@ def load(path, trusted=None):
     learner.covariance_type_ = getattr(resampler, "covariance_type_", None)
     learner.mixtures_ = getattr(resampler, "mixtures_", None)
     learner.mixture_fit_ = getattr(resampler, "fit_", None)
-    # The g-formula's program needs the mechanism, which is not saved: it is None after a load.
-    learner.interventional_model_ = (
-        resampler.interventional_model(learner._intervention_codes(), learner._sampling_map())
-        if name == "cwgmm"
-        else None
-    )
+    learner.interventional_model_ = learner._interventional_model()
     return learner
 
 

@@ -349,10 +349,15 @@ class MechanismLearner(
         self.covariance_type_ = getattr(resampler, "covariance_type_", None)
         self.mixtures_ = getattr(resampler, "mixtures_", None)
         self.mixture_fit_ = getattr(resampler, "fit_", None)
+        self.interventional_model_ = self._interventional_model()
+
+    def _interventional_model(self):
+        """``resampler_``'s Pyro program (None for the bootstrap, and for a g-formula without
+        ``mechanism_``, which draws its ``z``); also built by :func:`bayes_mech.io.load`."""
         kwargs = {}
-        if resampler.name == "gformula":
+        if self.resampler_.name == "gformula":
             kwargs = {"mechanism": self.mechanism_, "draws": self.draws_}
-        self.interventional_model_ = resampler.interventional_model(
+        return self.resampler_.interventional_model(
             self._intervention_codes(), self._sampling_map(), **kwargs
         )
 

@@ -46,12 +46,15 @@ class ConditionalMixtureBank:
     center, spread : ndarray of shape (D,)
     """
 
+    #: The constructor's array arguments: what :meth:`state_arrays` saves.
+    _STATE = ("log_weights", "means", "covariances", "center", "spread")
+
     def __init__(self, log_weights, means, covariances, n_x: int, center, spread):
         f64 = {"dtype": torch.float64}
-        self.n_x = n_x
+        self.n_x = int(n_x)
         self.log_weights = torch.as_tensor(log_weights, **f64)
-        means = torch.as_tensor(means, **f64)
-        cov = torch.as_tensor(covariances, **f64)
+        self.means = means = torch.as_tensor(means, **f64)
+        self.covariances = cov = torch.as_tensor(covariances, **f64)
         self.center = torch.as_tensor(center, **f64)
         self.spread = torch.as_tensor(spread, **f64)
         self.mean_x, self.mean_w = means[..., :n_x], means[..., n_x:]
@@ -67,6 +70,15 @@ class ConditionalMixtureBank:
             self.coef = sxw
             cond = sxx
         self.chol_x = torch.linalg.cholesky(0.5 * (cond + cond.mT))
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The constructor's arguments as arrays; :meth:`from_state` rebuilds the bank from them
+        by the same computations, so the rebuilt bank samples bit for bit as this one."""
+        return {"n_x": np.asarray(self.n_x), **{k: getattr(self, k).numpy() for k in self._STATE}}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray]) -> ConditionalMixtureBank:
+        return cls(n_x=int(arrays["n_x"]), **{k: arrays[k] for k in cls._STATE})
 
     def standardize_w(self, w: torch.Tensor) -> torch.Tensor:
         return (w - self.center[self.n_x :]) / self.spread[self.n_x :]
@@ -106,15 +118,37 @@ class ConditionalMixtureBank:
 
 
 class Layout:
-    """Which conditioning variables are discrete (cells) and which continuous (``w``)."""
+    """Which conditioning variables are discrete (cells) and which continuous (``w``).
 
-    def __init__(self, mechanism):
-        self.y_discrete = mechanism.y_kind_ == "discrete"
-        self.z_discrete = mechanism.z_kind == "discrete"
-        self.y_classes = mechanism.classes_ if self.y_discrete else None
-        self.z_classes = mechanism.z_classes_ if self.z_discrete else None
+    Parameters
+    ----------
+    y_classes, z_classes : ndarray, optional
+        The sorted values of a discrete ``y`` (``z``) as the mechanism sees them; None for a
+        continuous one. :meth:`of` reads them from a fitted mechanism.
+    """
+
+    def __init__(self, y_classes=None, z_classes=None):
+        self.y_discrete = y_classes is not None
+        self.z_discrete = z_classes is not None
+        self.y_classes, self.z_classes = y_classes, z_classes
         self.n_y = len(self.y_classes) if self.y_discrete else 1
         self.n_z = len(self.z_classes) if self.z_discrete else 1
+
+    @classmethod
+    def of(cls, mechanism) -> Layout:
+        """The layout of a fitted mechanism's ``y`` and ``z``."""
+        return cls(
+            mechanism.classes_ if mechanism.y_kind_ == "discrete" else None,
+            mechanism.z_classes_ if mechanism.z_kind == "discrete" else None,
+        )
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        out = {"y_classes": self.y_classes, "z_classes": self.z_classes}
+        return {k: np.asarray(v) for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray]) -> Layout:
+        return cls(arrays.get("y_classes"), arrays.get("z_classes"))
 
     @property
     def n_cells(self) -> int:

@@ -128,7 +128,7 @@ class GFormulaResampler(MixtureResampler):
                 "g-formula fits one mixture per cell of (y', z). Pass an int, 'bic', 'aic' or "
                 "'dp', or resampler='cwgmm'."
             )
-        layout = Layout(problem.mechanism)
+        layout = Layout.of(problem.mechanism)
         self.layout_ = layout
         X = problem.X
         W = self._w(layout.w_columns(problem.y, problem.z), problem.covariates)
@@ -169,7 +169,6 @@ class GFormulaResampler(MixtureResampler):
         del self._selected  # arrays of N rows: not kept on the fitted object
         fit_seed = self._seeds(random_state)[1]
         X, C = problem.X, self.layout_.n_cells
-        y_codes = self.layout_.y_codes(problem.y)
         S, N = g.shape
         k_max = int(self.n_components_.max())
         D = V.shape[1]
@@ -200,10 +199,12 @@ class GFormulaResampler(MixtureResampler):
         self.fit_["lower_bound"] -= float(np.log(spread).sum())  # in the units of (x, w)
         self.bank_ = ConditionalMixtureBank(log_w, means, covs, X.shape[1], center, spread)
         self.fit_check_ = self._check_fit(V, cells, counts)
-        self._y_obs = problem.y
-        self._c_obs = problem.covariates
-        self._y_codes = torch.as_tensor(y_codes)
-        self._row_log_weights = problem.row_log_weights.detach().cpu()
+        self._set_rows(problem.y, problem.covariates, problem.row_log_weights.detach().cpu())
+
+    def _set_rows(self, y: np.ndarray, covariates, row_log_weights: torch.Tensor) -> None:
+        """What ``y' ~ p̂_s(y')`` draws from: the observed ``y`` (and ``c``), with each draw's
+        log row weights (S, N)."""
+        self._y_obs, self._c_obs, self._row_log_weights = y, covariates, row_log_weights
 
     def _check_fit(self, V: np.ndarray, cells: np.ndarray, counts: np.ndarray) -> dict:
         r"""Is ``q`` calibrated on the data? A probability-integral-transform check.
@@ -332,17 +333,40 @@ class GFormulaResampler(MixtureResampler):
         return {f"em_{k}": (np.asarray(v), ["cell"]) for k, v in self.fit_.items()}
 
     def state_arrays(self):
+        """K, the EM statistics and everything the Pyro program samples from: the mixtures
+        ``q_s`` (``bank/``), the cells (``layout/``), and the observed ``y`` (and ``c``) with
+        each draw's row weights (``rows/``), the empirical law that ``y'`` is drawn from."""
         out = {f"fit/{k}": np.asarray(v) for k, v in self.fit_.items()}
         out["n_components"] = np.asarray(self.n_components_)
         out["cell_labels"] = np.asarray(self.cell_labels_, dtype=str)
+        out.update({f"bank/{k}": v for k, v in self.bank_.state_arrays().items()})
+        out.update({f"layout/{k}": v for k, v in self.layout_.state_arrays().items()})
+        out["rows/y"] = np.asarray(self._y_obs)
+        out["rows/log_weights"] = self._row_log_weights.numpy()
+        if self._c_obs is not None:
+            out["rows/covariates"] = np.asarray(self._c_obs)
         return out
 
     @classmethod
     def from_state(cls, arrays):
+        """The fitted resampler; without ``bank/`` arrays (files of format version 2) it
+        describes the fit but cannot sample."""
         out = cls()
         out.n_components_ = arrays["n_components"]
         out.cell_labels_ = arrays["cell_labels"].tolist()
         out.fit_ = {k[4:]: v for k, v in arrays.items() if k.startswith("fit/")}
+        if "bank/means" in arrays:
+            part = {
+                prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+                for prefix in ("bank/", "layout/")
+            }
+            out.bank_ = ConditionalMixtureBank.from_state(part["bank/"])
+            out.layout_ = Layout.from_state(part["layout/"])
+            out._set_rows(
+                arrays["rows/y"],
+                arrays.get("rows/covariates"),
+                torch.as_tensor(arrays["rows/log_weights"]),
+            )
         return out
 
     def describe(self, value_labels):
