@@ -16,6 +16,7 @@ from bayes_mech._validation import (
     check_option,
     check_positive_int,
 )
+from bayes_mech.mixture.selection import CRITERIA
 from bayes_mech.resamplers import RESAMPLERS
 
 __all__ = ["LearnerChecksMixin"]
@@ -43,7 +44,7 @@ class LearnerChecksMixin:
         check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
         k = self.n_components
         if isinstance(k, str):
-            check_option(k, "n_components", ("bic", "aic", "dp"))
+            check_option(k, "n_components", CRITERIA)
         elif not isinstance(k, dict):
             check_positive_int(k, "n_components", minimum=1)
         if self.n_samples is not None:

@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--estimator", required=True, choices=list(ESTIMATORS))
     fit.add_argument("--n-draws", type=int, default=32, metavar="S", help="default: 32")
-    fit.add_argument("--n-components", default="bic", metavar="K|bic|dp", help="default: bic")
+    fit.add_argument(
+        "--n-components", default="bic", metavar="K|bic|aic|cv|dp", help="default: bic"
+    )
     fit.add_argument("--random-state", type=int, default=0, metavar="SEED", help="default: 0")
     fit.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     fit.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -236,12 +238,16 @@ def make_estimator(name: str, discrete: bool):
 
 
 def _n_components(spec: str):
-    if spec in ("bic", "aic", "dp"):
+    from bayes_mech.mixture.selection import CRITERIA  # torch loads only for commands that fit
+
+    if spec in CRITERIA:
         return spec
     try:
         k = int(spec)
     except ValueError:
-        raise CLIError(f"--n-components must be an integer, bic or dp; got {spec!r}.") from None
+        raise CLIError(
+            f"--n-components must be an integer or one of {', '.join(CRITERIA)}; got {spec!r}."
+        ) from None
     if k < 1:
         raise CLIError(f"--n-components must be >= 1; got {k}.")
     return k

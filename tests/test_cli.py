@@ -213,6 +213,19 @@ def test_fit_predict_round_trip_regression(tmp_path):
     assert (pred["sd"] > 0).all()
 
 
+@pytest.mark.parametrize("criterion", ["bic", "aic", "cv", "dp"])
+def test_fit_every_n_components_criterion(tmp_path, criterion):
+    _write_a1(tmp_path / "a1.csv", n=400)
+    model = tmp_path / "m"
+    argv = ["fit", str(tmp_path / "a1.csv"), "--cause", "y", "--mechanism", "z"]
+    fit = ["--n-draws", "2", "--n-components", criterion, "--random-state", "0", "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FrontDoorWeightWarning)
+        assert main([*argv, "--estimator", "logistic", *fit, "--out", str(model)]) == 0
+    ks = np.asarray(bm.load(model).n_components_)
+    assert ks.size >= 1 and ks.min() >= 1 and ks.max() <= 10
+
+
 # ------------------------------------------------------------------------------------ errors
 def _error(capsys, argv) -> str:
     assert main(argv) == 2

@@ -9,6 +9,7 @@ from bayes_mech.mixture import (
     WeightedGaussianMixture,
     select_n_components,
 )
+from bayes_mech.mixture._crossval import HeldOutDeviance, weighted_folds
 from bayes_mech.mixture.selection import AUTO_COVARIANCE_TYPES
 
 CENTERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
@@ -136,7 +137,13 @@ def test_chosen_fits_are_the_estimator_and_reproducible():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"criterion": "bicc"}, ValueError, r"criterion must be one of \['bic', 'aic', 'dp'\]"),
+        (
+            {"criterion": "bicc"},
+            ValueError,
+            r"criterion must be one of \['bic', 'aic', 'cv', 'dp'\]",
+        ),
+        ({"criterion": "cv", "n_folds": 1}, ValueError, "n_folds must be an integer >= 2"),
+        ({"criterion": "cv", "n_folds": 2.5}, TypeError, "n_folds must be an integer >= 2"),
         ({"candidates": []}, ValueError, "candidates must contain at least one"),
         ({"candidates": [0, 2]}, ValueError, "candidates must be an integer >= 1"),
         ({"covariance_type": "ful"}, ValueError, "covariance_type must be one of"),
@@ -198,3 +205,87 @@ def test_auto_covariance_type_with_dp_is_refused():
     with pytest.raises(ValueError, match="covariance_type='auto' chooses the structure by"):
         select_n_components(np.zeros((10, 2)) + np.arange(10)[:, None], criterion="dp",
                             covariance_type="auto")  # fmt: skip
+
+
+# -- criterion="cv": the weighted held-out log-likelihood -----------------------------------------
+
+
+def test_cv_finds_true_k():
+    found = []
+    for seed in range(5):
+        X, labels = four_blobs(seed, n=60)
+        W = np.stack([np.ones(len(X)), (labels != 1).astype(float)])
+        result = select_n_components(X, W, candidates=range(1, 8), criterion="cv",
+                                     random_state=seed)  # fmt: skip
+        assert result.criterion == "cv" and result.scores.shape == (2, 7)
+        found.append(tuple(result.n_components))
+    assert sum(k == (4, 3) for k in found) >= 4, found
+
+
+def test_weighted_folds_share_the_weight_mass():
+    rng = np.random.default_rng(0)
+    W = rng.pareto(1.5, size=(3, 1001)) + 1e-3  # heavy-tailed, like front-door weights
+    folds = weighted_folds(W, 5, np.random.RandomState(0))
+    assert folds.shape == W.shape and set(np.unique(folds)) == set(range(5))
+    for b in range(3):
+        counts = np.bincount(folds[b], minlength=5)
+        assert counts.max() - counts.min() <= 1  # every block of 5 ranks is dealt out whole
+        mass = np.bincount(folds[b], weights=W[b], minlength=5) / W[b].sum()
+        # the heaviest row sits in one fold; the rest of the mass is spread evenly
+        assert np.all(np.abs(mass - 0.2) <= W[b].max() / W[b].sum() + 0.02), mass
+    again = weighted_folds(W, 5, np.random.RandomState(0))
+    np.testing.assert_array_equal(folds, again)
+
+
+def test_cv_score_matches_separate_fold_fits():
+    # The batched score equals fitting every fold's training weights on its own and scoring the
+    # held-out rows by hand.
+    X, _ = four_blobs(1, n=40)
+    W = np.random.default_rng(1).exponential(size=(2, len(X)))
+    cv = HeldOutDeviance(X, W, 4, np.random.RandomState(3))
+    starts = np.stack([X[[0, 50, 90]], X[[10, 60, 100]]])
+    batched = cv.score(3, np.arange(2), {"means_init": starts, "random_state": 0, "tol": 1e-10})
+    for b in range(2):
+        total = 0.0
+        for f in range(4):
+            train = np.where(cv.folds[b] == f, 0.0, W[b])
+            gm = WeightedGaussianMixture(3, means_init=starts[b], random_state=0, tol=1e-10)
+            log_p = gm.fit(X, sample_weight=train).score_samples(X)
+            held = cv.folds[b] == f
+            total += (W[b, held] * log_p[held]).sum() / W[b].sum()
+        n_eff = W[b].sum() ** 2 / (W[b] ** 2).sum()
+        np.testing.assert_allclose(batched[b], -2.0 * n_eff * total, rtol=1e-6)
+
+
+def test_cv_one_standard_error_rule_takes_the_simplest_model_within_noise():
+    # Two candidates, K = 1 and K = 2, with held-out log-likelihoods set by hand: the rule keeps
+    # K = 1 when the paired difference is within one standard error and K = 2 when it is not.
+    n = 400
+    W = np.ones((2, n))
+    cv = HeldOutDeviance(np.zeros((n, 1)), W, 4, np.random.RandomState(0))
+    noise = np.random.default_rng(0).normal(0.0, 1.0, n)
+    gain = np.array([0.02, 0.5])  # mean held-out gain per row of K = 2 over K = 1
+    ll1 = np.zeros((2, n))
+    ll2 = gain[:, None] + noise[None, :]
+    ll2 -= ll2.mean(1, keepdims=True) - gain[:, None]  # exact mean gain per member
+    cv.log_lik = {("full", 1): (np.arange(2), ll1.astype(np.float32)),
+                  ("full", 2): (np.arange(2), ll2.astype(np.float32))}  # fmt: skip
+    scores = -2.0 * n * np.stack([ll1.mean(1), ll2.mean(1)], axis=1)[:, None, :]  # (B, T, C)
+    choice = cv.one_standard_error(scores, ("full",), np.array([1, 2]), 1)
+    # se = 2 n sqrt(sum (delta - mean)^2 / n^2) = 2 sqrt(n) sd = 40; differences 16 and 400
+    np.testing.assert_array_equal(choice, [0, 1])
+
+
+def test_cv_with_auto_structure_finds_diagonal_clusters_in_high_dimension():
+    # 4 axis-aligned elliptical clusters in 24 dimensions, 240 rows: "full" is not identified
+    # past K = 1 by BIC, and held-out likelihood picks the generating structure and K.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0.0, 3.0, (4, 24))
+    sd = np.ones(24)
+    sd[:2] = [2.0, 0.5]
+    X = np.concatenate([rng.normal(c, sd, (60, 24)) for c in centres])
+    cv = select_n_components(X, candidates=range(1, 7), criterion="cv", random_state=0,
+                             covariance_type="auto")  # fmt: skip
+    assert (cv.n_components, cv.covariance_type) == (4, "diag")
+    assert cv.scores.shape == (4, 6)
+    assert cv.estimator is cv.fits["diag", 4][0]

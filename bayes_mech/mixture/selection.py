@@ -11,6 +11,7 @@ from bayes_mech._validation import (
     check_positive_int,
     check_random_state,
     check_sample_weight,
+    seed_from,
 )
 from bayes_mech.mixture._base import (
     _check_X,
@@ -19,10 +20,14 @@ from bayes_mech.mixture._base import (
     weighted_kmeans_plusplus,
 )
 from bayes_mech.mixture._covariances import COVARIANCE_TYPES, n_parameters
+from bayes_mech.mixture._crossval import HeldOutDeviance
 from bayes_mech.mixture.dirichlet import WeightedBayesianGaussianMixture
 from bayes_mech.mixture.gaussian import WeightedGaussianMixture
 
-__all__ = ["AUTO_COVARIANCE_TYPES", "SelectionResult", "select_n_components"]
+__all__ = ["AUTO_COVARIANCE_TYPES", "CRITERIA", "SelectionResult", "select_n_components"]
+
+#: The criteria of :func:`select_n_components`.
+CRITERIA = ("bic", "aic", "cv", "dp")
 
 #: The structures ``covariance_type="auto"`` chooses among, jointly with K: from the most
 #: flexible (a full covariance per component) to the fewest parameters per component, which is
@@ -38,14 +43,16 @@ class SelectionResult:
     ----------
     n_components : int or ndarray of shape (n_batch,)
         The chosen ``K`` (per batch member for 2-D weights).
-    criterion : {"bic", "aic", "dp"}
+    criterion : {"bic", "aic", "cv", "dp"}
     candidates : ndarray of shape (n_candidates,)
-        The ``K`` tried (``"bic"``/``"aic"``), or ``1..max(candidates)`` for ``"dp"``.
+        The ``K`` tried (``"bic"``/``"aic"``/``"cv"``), or ``1..max(candidates)`` for ``"dp"``.
     scores : ndarray of shape (n_candidates,) or (n_batch, n_candidates)
-        ``"bic"``/``"aic"``: the criterion of each candidate (lower is better; ``inf`` where a
-        candidate was not fitted: fewer positive-weight rows than components, or, except for
-        the smallest candidate, at least as many free parameters as the effective sample size
-        :math:`N_{\rm eff}`). ``"dp"``: the fitted DP
+        ``"bic"``/``"aic"``/``"cv"``: the criterion of each candidate (lower is better; ``inf``
+        where a candidate was not fitted: fewer positive-weight rows than components, or, except
+        for the smallest candidate, at least as many free parameters as the effective sample size
+        :math:`N_{\rm eff}` (``"bic"``/``"aic"``) or more components than the positive-weight
+        rows of a training fold (``"cv"``); or a member that stopped early by ``patience``).
+        ``"cv"``: the held-out deviance (see :func:`select_n_components`). ``"dp"``: the fitted DP
         mixture's component weights sorted in decreasing order, so that ``n_components`` is the
         number of them above ``weight_threshold``.
         With ``covariance_type="auto"`` one more axis before the candidates: the structures of
@@ -82,6 +89,7 @@ def select_n_components(
     criterion="bic",
     random_state=None,
     patience=None,
+    n_folds=5,
     **mixture_kwargs,
 ) -> SelectionResult:
     r"""Choose the number of components of a weighted Gaussian mixture.
@@ -94,7 +102,20 @@ def select_n_components(
         \mathrm{BIC}(K) = -2 N_{\rm eff} \sum_n \bar w_n \log p(x_n \mid \hat\theta_K)
         + k_K \log N_{\rm eff}, \qquad \mathrm{AIC}(K) = \ldots + 2 k_K,
 
-    with :math:`N_{\rm eff}` the Kish effective sample size (paper §3, step 3). A candidate with
+    with :math:`N_{\rm eff}` the Kish effective sample size (paper §3, step 3). ``"cv"`` fits the
+    same mixtures and scores them by the weighted held-out log-likelihood over ``n_folds`` folds,
+    as a deviance on the scale of BIC,
+
+    .. math::
+
+        \mathrm{CV}(K) = -2 N_{\rm eff} \sum_f \sum_{n \in F_f} \bar w_n
+        \log p(x_n \mid \hat\theta_{K,-f}),
+
+    with :math:`\hat\theta_{K,-f}` fitted without fold :math:`F_f` (folds dealt in order of
+    weight, so that each holds about an equal share of the weight mass; each fold's fit starts
+    from the member's full-data start). It needs no parameter count, so it can find ``K > 1``
+    where BIC's identification rule below pins ``K = 1`` (few effective rows in many
+    dimensions), at ``n_folds + 1`` times BIC's cost. A candidate with
     ``k_K >= N_eff`` free parameters is skipped (unless it is the smallest): such a mixture can
     put components on single rows, whose likelihood then grows without bound as their
     covariances shrink to ``reg_covar``, so its criterion measures ``reg_covar``, not the data
@@ -108,7 +129,7 @@ def select_n_components(
     X : array-like of shape (n_samples, n_features)
     sample_weight : array-like of shape (n_samples,) or (n_batch, n_samples), default=None
     candidates : iterable of int, default=range(1, 11)
-    criterion : {"bic", "aic", "dp"}, default="bic"
+    criterion : {"bic", "aic", "cv", "dp"}, default="bic"
     random_state : int, RandomState, Generator or None
         Seeds the initialisation: one weighted k-means++ run per batch member whose first ``K``
         centres start the fit with ``K`` components (nested starts; with ``n_init > 1`` or
@@ -119,9 +140,11 @@ def select_n_components(
         2, which cuts the per-draw selection on the paper's A.1 (N = 5000, 64 weight vectors)
         from about 4.4 s to 1.5 s; a larger ``K`` that undercuts a minimum after two rises is
         usually one lucky EM start, and it made the choice vary with the seed.
+    n_folds : int, default=5
+        Folds of ``criterion="cv"`` (at least 2; ignored by the other criteria).
     **mixture_kwargs
         Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...). With
-        ``covariance_type="auto"`` (``"bic"``/``"aic"`` only) the structure is chosen with K,
+        ``covariance_type="auto"`` (``"bic"``/``"aic"``/``"cv"``) the structure is chosen with K,
         per batch member, among :data:`AUTO_COVARIANCE_TYPES`: the criterion is minimised over
         both. Each structure has its own identification limit (a diagonal or spherical mixture
         identifies more components than a full one on the same effective rows), which is what
@@ -142,7 +165,7 @@ def select_n_components(
     >>> int(k), scores.shape
     (3, (5,))
     """
-    check_option(criterion, "criterion", ("bic", "aic", "dp"))
+    check_option(criterion, "criterion", CRITERIA)
     X = _check_X(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
     cands = np.asarray(list(candidates))
@@ -191,9 +214,17 @@ def select_n_components(
     # mixtures grown from the same centres, and the starts cost once.
     k_max = int(min(cands.max(), n_positive))
     starts = _NestedStarts(X, W, k_max, random_state) if nested else None
-    scan = _Scan(X, W, weights, cands, criterion, n_positive, patience, starts, random_state)
+    cv = None
+    if criterion == "cv":
+        n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
+        # Its own stream: the starts (and so "bic"/"aic") see the same draws as without "cv".
+        cv = HeldOutDeviance(X, W, n_folds, np.random.RandomState(seed_from(random_state) + 1))
+    scan = _Scan(X, W, weights, cands, criterion, n_positive, patience, starts, random_state, cv)
     scores = np.stack([scan.run(ctype, mixture_kwargs) for ctype in types], axis=1)  # (B, T, C)
-    best = np.argmin(scores.reshape(W.shape[0], -1), axis=1)
+    if cv is None:
+        best = np.argmin(scores.reshape(W.shape[0], -1), axis=1)
+    else:
+        best = cv.one_standard_error(scores, types, cands, X.shape[1])
     t_idx, k_idx = np.divmod(best, cands.size)
     chosen, chosen_types = cands[k_idx], np.asarray(types)[t_idx]
     out_scores = scores if covariance_type == "auto" else scores[:, 0]
@@ -214,10 +245,10 @@ class _Scan:
     under ``(structure, K)``.
     """
 
-    def __init__(self, X, W, weights, cands, criterion, n_positive, patience, starts, seed):
+    def __init__(self, X, W, weights, cands, criterion, n_positive, patience, starts, seed, cv):
         self.X, self.W, self.weights, self.cands = X, W, weights, cands
         self.criterion, self.n_positive, self.patience = criterion, n_positive, patience
-        self.starts, self.seed = starts, seed
+        self.starts, self.seed, self.cv = starts, seed, cv
         self.n_eff = kish_ess(W)
         self.fits = {}
 
@@ -230,7 +261,10 @@ class _Scan:
         for j, k in enumerate(self.cands.tolist()):  # one batched fit per K, not per member
             if k > self.n_positive:
                 continue
-            identified = n_parameters(covariance_type, k, X.shape[1]) < self.n_eff
+            if self.cv is None:
+                identified = n_parameters(covariance_type, k, X.shape[1]) < self.n_eff
+            else:  # held-out scores need no parameter count; each training fold needs k rows
+                identified = self.cv.n_train >= k
             run = active & (identified | (j == 0))
             if not run.any():
                 continue
@@ -240,7 +274,7 @@ class _Scan:
             gm = WeightedGaussianMixture(k, random_state=self.seed, **kwargs)
             sw = self.weights if self.weights.ndim == 1 else W[run]
             gm.fit(X, sample_weight=sw)
-            scores[run, j] = gm.bic(X, sw) if self.criterion == "bic" else gm.aic(X, sw)
+            scores[run, j] = self._score(gm, sw, k, np.flatnonzero(run), kwargs)
             self.fits[covariance_type, k] = (gm, np.flatnonzero(run))
             improved = scores[run, j] < best[run]
             best[run] = np.minimum(best[run], scores[run, j])
@@ -249,6 +283,15 @@ class _Scan:
             if self.patience is not None:
                 active &= rises < self.patience
         return scores
+
+    def _score(self, gm, sw, k, members, kwargs):
+        if self.criterion == "bic":
+            return gm.bic(self.X, sw)
+        if self.criterion == "aic":
+            return gm.aic(self.X, sw)
+        if k > self.cv.n_train[members].min():  # only the smallest candidate gets here
+            return np.inf
+        return self.cv.score(k, members, {**kwargs, "random_state": self.seed})
 
 
 class _NestedStarts:

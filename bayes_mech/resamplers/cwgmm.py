@@ -311,7 +311,7 @@ class CWGMMResampler(MixtureResampler):
         options = dict(covariance_type=self.covariance_type, device=self.device)
         types = None
         X = problem.joint_rows
-        if self.n_components in ("bic", "aic"):
+        if self.n_components in ("bic", "aic", "cv"):
             samples, fit, ks, types = _select_and_draw(
                 X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
             )
