@@ -70,10 +70,12 @@ class MechanismLearner(
     n_draws : int, default=32
         Posterior draws S, one ensemble member each. ``1`` uses the posterior mean and no
         Bayesian bootstrap: the paper's point CW-GMM method.
-    n_components : int, "bic", "aic", "dp" or dict, default="bic"
+    n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
         Components K of every CW-GMM; chosen per posterior draw and intervention value (each on
-        its own weights) by weighted BIC/AIC or a weighted DP mixture; a dict maps each
-        intervention value to its K.
+        its own weights) by weighted BIC/AIC, by the weighted held-out likelihood (``"cv"``:
+        5 folds, one-standard-error rule; about 6x BIC's cost, and no parameter count, so it
+        can find K > 1 with few effective rows in many dimensions) or a weighted DP mixture; a
+        dict maps each intervention value to its K.
     interventions : array-like, optional
         Intervention values y_m; default the classes, or 20 values over the central 95 % of y.
     n_samples : int, optional
@@ -81,8 +83,8 @@ class MechanismLearner(
         design); default N.
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
         Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
-        and intervention value, by the weighted criterion (``"bic"``/``"aic"``; at a fixed or
-        DP-chosen K, by the weighted BIC) among full, tied, diag and spherical: in many
+        and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"cv"``; at a
+        fixed or DP-chosen K, by the weighted BIC) among full, tied, diag and spherical: in many
         dimensions with few effective rows a diagonal or spherical mixture identifies K > 1
         where a full one cannot. The g-formula's ``q`` stays full.
     resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"

@@ -85,7 +85,7 @@ def precision_cholesky(cov: torch.Tensor, covariance_type: str) -> tuple[torch.T
         if n_bad:
             cov = torch.where(bad, torch.full_like(cov, torch.finfo(cov.dtype).tiny ** 0.5), cov)
         return cov.rsqrt(), n_bad
-    chol, info = torch.linalg.cholesky_ex(cov)
+    prec, info = _precision_factor(cov)
     n_bad = int((info > 0).sum())
     if n_bad:
         eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
@@ -94,11 +94,22 @@ def precision_cholesky(cov: torch.Tensor, covariance_type: str) -> tuple[torch.T
         while bool((info > 0).any()):
             fix = (info > 0)[..., None, None]
             cov = torch.where(fix, cov + jitter * scale * eye, cov)
-            chol, info = torch.linalg.cholesky_ex(cov)
+            prec, info = _precision_factor(cov)
             jitter *= 10.0
+    return prec, n_bad
+
+
+def _precision_factor(cov):
+    """Upper-triangular ``P`` with ``P Pᵀ = Σ⁻¹`` and the Cholesky status per matrix (``> 0``: not
+    positive definite, that ``P`` is not usable). Matrices of the direct path go one at a time
+    through LAPACK where :mod:`._gemm` picks numpy's BLAS (2x faster at ``d = 784``)."""
+    if gemm._numpy_ok(cov) and cov.shape[-1] > MOMENT_MAX_FEATURES:
+        return gemm.precision_factor(cov)
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if bool((info > 0).any()):
+        return chol, info  # the caller repairs and factorises again
     eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device).expand_as(chol)
-    inv_chol = torch.linalg.solve_triangular(chol, eye, upper=False)
-    return inv_chol.mT, n_bad
+    return torch.linalg.solve_triangular(chol, eye, upper=False).mT, info
 
 
 def log_det_cholesky(prec_chol: torch.Tensor, covariance_type: str, n_features: int):
@@ -254,6 +265,39 @@ def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffe
     return (diff @ prec.contiguous()).square().sum(-1), diff
 
 
+def _direct_quadratic_blas(x, means, prec_chol, covariance_type, buffer):
+    """``‖(x − μ_bk) P_bk‖²`` of shape ``(B, K, c)``, one matrix at a time through numpy's BLAS
+    (:func:`._gemm.times_upper_`, a ``trmm``) in the reused ``(c, d)`` ``buffer``.
+
+    This is the direct path's E-step where :mod:`._gemm` picks numpy's BLAS: the upper factor
+    ``P`` is used as it is, so no covariance factor ``L = P⁻ᵀ`` is needed (``‖L⁻¹(x − μ)‖²`` is
+    the same number to rounding).
+    """
+    b, k, _ = means.shape
+    quad = x.new_empty(b, k, len(x))
+    rows = buffer[: len(x)]
+    xn, mn, pn, qn = x.numpy(), means.numpy(), prec_chol.numpy(), quad.numpy()
+    for i, j in np.ndindex(b, k):
+        np.subtract(xn, mn[i, j], out=rows)
+        gemm.times_upper_(rows, pn[i, j] if covariance_type == "full" else pn[i])
+        np.einsum("ij,ij->i", rows, rows, out=qn[i, j])
+    return quad
+
+
+def _add_gram_blas(out, x, means, rw, buffer):
+    """``out_bk += Σ_n rw_bkn (x_n − μ_bk)(x_n − μ_bk)ᵀ`` (lower triangle, BLAS ``syrk``), one
+    matrix at a time: the rows ``√rw (x − μ)`` are formed again in the ``(c, d)`` ``buffer``
+    rather than kept from the E-step (``B · K`` such blocks)."""
+    syrk = _SYRK[out.dtype]
+    acc, xn, mn = out.numpy(), x.numpy(), means.numpy()
+    scale = rw.sqrt().numpy()
+    rows = buffer[: len(x)]
+    for i, j in np.ndindex(acc.shape[:2]):
+        np.subtract(xn, mn[i, j], out=rows)
+        rows *= scale[i, j][:, None]
+        syrk(1.0, rows.T, beta=1.0, c=acc[i, j].T, trans=0, overwrite_c=1)
+
+
 def _uses_syrk(t: torch.Tensor) -> bool:
     """Whether :func:`_add_gram` accumulates ``t`` with BLAS syrk (lower triangle only)."""
     return t.device.type == "cpu" and t.dtype in _SYRK
@@ -365,11 +409,16 @@ def weighted_statistics(
         chunk = min(chunk_rows(n, row_bytes), cache_rows)
     else:
         chunk = chunk_rows(n, _row_bytes(covariance_type, b, k, d, X.element_size()))
-        cov_chol = covariance_cholesky_from_precision(prec_chol)
         nk = torch.zeros(b, k, **kw)
         s1 = torch.zeros(b, k, d, **kw)
         s2 = torch.zeros(b, k, d, d, **kw)
-        buffers = (torch.empty(b, k, chunk, d, **kw), torch.empty(b, k, chunk, d, **kw))
+        # numpy's BLAS one matrix at a time (see _gemm), or torch's batched over (B, K).
+        per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(s2)
+        if per_matrix:
+            buffer = X.new_empty(chunk, d).numpy()
+        else:
+            cov_chol = covariance_cholesky_from_precision(prec_chol)
+            buffers = (torch.empty(b, k, chunk, d, **kw), torch.empty(b, k, chunk, d, **kw))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         w = W[:, start:stop]
@@ -385,9 +434,13 @@ def weighted_statistics(
                 ent += (rw * log_r).sum((0, 2))
             gemm.addmm_(totals, rw.view(k * b, -1), phi)
         else:
-            quad, diff = _direct_quadratic(
-                X[start:stop], means, prec_chol, covariance_type, cov_chol, buffers
-            )
+            x = X[start:stop]
+            if per_matrix:
+                quad = _direct_quadratic_blas(x, means, prec_chol, covariance_type, buffer)
+            else:
+                quad, diff = _direct_quadratic(
+                    x, means, prec_chol, covariance_type, cov_chol, buffers
+                )
             log_rho = log_const[..., None] - 0.5 * quad  # (B, K, c)
             rw, lse, log_r = _weighted_resp(log_rho, w[:, None, :], 1, entropy)
             log_norm += (w * lse).sum(-1)
@@ -396,8 +449,11 @@ def weighted_statistics(
             rw_sum = rw.sum(-1)
             nk += rw_sum
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
-            s1 += rw @ X[start:stop] - rw_sum[..., None] * means
-            _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
+            s1 += rw @ x - rw_sum[..., None] * means
+            if per_matrix:
+                _add_gram_blas(s2, x, means, rw, buffer)
+            else:
+                _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
     if moments:
         nk, s1, s2 = feats.unpack(totals.view(k, b, -1).transpose(0, 1), d)

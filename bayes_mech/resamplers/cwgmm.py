@@ -25,7 +25,7 @@ from bayes_mech.weights import normalize_log_weights
 
 __all__ = ["CWGMMFit", "CWGMMResampler", "choose_n_components", "cwgmm_resample"]
 
-#: Candidate numbers of components when ``n_components`` is "bic", "aic" or "dp".
+#: Candidate numbers of components when ``n_components`` is "bic", "aic", "cv" or "dp".
 K_CANDIDATES = range(1, 11)
 #: ``select_n_components(patience=...)``: stop at a criterion that has risen twice in a row.
 PATIENCE = 2
@@ -177,7 +177,7 @@ def choose_n_components(
     X: np.ndarray, weights: np.ndarray, n_components, keys, *, covariance_type: str, seed: int
 ) -> np.ndarray:
     """K for each weight vector in ``weights`` (B, N): fixed, from a dict keyed by ``keys``,
-    or chosen by :func:`~bayes_mech.select_n_components` ("bic", "aic", "dp") in standardised
+    or chosen by :func:`~bayes_mech.select_n_components` ("bic", "aic", "cv", "dp") in standardised
     coordinates (those the mixtures are fitted in)."""
     n_batch = weights.shape[0]
     if isinstance(n_components, numbers.Integral):
@@ -258,7 +258,7 @@ def _mode(values) -> str:
 class CWGMMResampler(MixtureResampler):
     """``resampler="cwgmm"``: CW-GMMs of every (draw, intervention), K chosen per draw.
 
-    With a criterion ("bic", "aic", "dp"), every (draw, value) chooses its own K on its own
+    With a criterion ("bic", "aic", "cv", "dp"), every (draw, value) chooses its own K on its own
     front-door weights, with its own Kish effective sample size: the uncertainty about K is then
     part of the ensemble's spread instead of one choice shared by every member. On the paper's
     A.1 (N = 5000, 20 replications of benchmarks/bench_calibration.py) the coverage of the
@@ -266,7 +266,7 @@ class CWGMMResampler(MixtureResampler):
 
     Parameters
     ----------
-    n_components : int, "bic", "aic", "dp" or dict, default="bic"
+    n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
         As for :class:`~bayes_mech.MechanismLearner`.
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
     device : str or torch.device, optional

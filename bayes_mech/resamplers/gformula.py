@@ -67,7 +67,7 @@ class GFormulaResampler(MixtureResampler):
 
     Parameters
     ----------
-    n_components : int, "bic", "aic" or "dp", default="bic"
+    n_components : int, "bic", "aic", "cv" or "dp", default="bic"
         K of every cell's mixture, or how to choose it per cell (on the draw-averaged row
         weights, as for the CW-GMM).
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
@@ -125,8 +125,8 @@ class GFormulaResampler(MixtureResampler):
         if isinstance(self.n_components, dict):
             raise ValueError(
                 "n_components as a dict (K per intervention value) applies to the CW-GMM; the "
-                "g-formula fits one mixture per cell of (y', z). Pass an int, 'bic', 'aic' or "
-                "'dp', or resampler='cwgmm'."
+                "g-formula fits one mixture per cell of (y', z). Pass an int, 'bic', 'aic', "
+                "'cv' or 'dp', or resampler='cwgmm'."
             )
         layout = Layout.of(problem.mechanism)
         self.layout_ = layout
