@@ -386,19 +386,21 @@ def test_small_fits_restore_thread_count(rng):
     assert torch.get_num_threads() == before
 
 
-@pytest.mark.parametrize("gram", ["syrk", "gemm"])
+@pytest.mark.parametrize("gram", ["numpy blas", "syrk", "gemm"])
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_direct_path_equals_moment_path(rng, covariance_type, gram, monkeypatch):
-    # full/tied switch from GEMMs on row moments to batched x − μ products above
-    # MOMENT_MAX_FEATURES features; both must give the same fit, whether the Gram matrices come
-    # from BLAS syrk (CPU) or a GEMM (other devices), and in chunks of a few rows with a
-    # shorter last chunk (the reused buffers are sliced).
+    # full/tied switch from GEMMs on row moments to x − μ products above MOMENT_MAX_FEATURES
+    # features; both must give the same fit, whether that path runs one matrix at a time on
+    # numpy's BLAS (trmm, syrk, potrf/trtri: the choice on AMD CPUs) or batched on torch's, with
+    # the Gram matrices from BLAS syrk (CPU) or a GEMM (other devices), and in chunks of a few
+    # rows with a shorter last chunk (the reused buffers are sliced).
     X = three_blobs(rng)  # 400 rows: chunks of 7 leave a last chunk of 1
     W = rng.exponential(size=(2, len(X)))
     kw = {"covariance_type": covariance_type, "random_state": 0, "tol": 1e-9}
     moments = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)
     monkeypatch.setattr(cov_ops, "MOMENT_MAX_FEATURES", 0)
     monkeypatch.setattr(cov_ops, "CHUNK_BYTES", 8 * cov_ops._row_bytes("full", 2, 3, 3, 8) * 7)
+    monkeypatch.setattr(cov_ops.gemm, "numpy_blas", lambda: gram == "numpy blas")
     if gram == "gemm":
         monkeypatch.setattr(cov_ops, "_SYRK", {})
     direct = WeightedGaussianMixture(3, **kw).fit(X, sample_weight=W)

@@ -265,39 +265,6 @@ def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffe
     return (diff @ prec.contiguous()).square().sum(-1), diff
 
 
-def _direct_quadratic_blas(x, means, prec_chol, covariance_type, buffer):
-    """``‖(x − μ_bk) P_bk‖²`` of shape ``(B, K, c)``, one matrix at a time through numpy's BLAS
-    (:func:`._gemm.times_upper_`, a ``trmm``) in the reused ``(c, d)`` ``buffer``.
-
-    This is the direct path's E-step where :mod:`._gemm` picks numpy's BLAS: the upper factor
-    ``P`` is used as it is, so no covariance factor ``L = P⁻ᵀ`` is needed (``‖L⁻¹(x − μ)‖²`` is
-    the same number to rounding).
-    """
-    b, k, _ = means.shape
-    quad = x.new_empty(b, k, len(x))
-    rows = buffer[: len(x)]
-    xn, mn, pn, qn = x.numpy(), means.numpy(), prec_chol.numpy(), quad.numpy()
-    for i, j in np.ndindex(b, k):
-        np.subtract(xn, mn[i, j], out=rows)
-        gemm.times_upper_(rows, pn[i, j] if covariance_type == "full" else pn[i])
-        np.einsum("ij,ij->i", rows, rows, out=qn[i, j])
-    return quad
-
-
-def _add_gram_blas(out, x, means, rw, buffer):
-    """``out_bk += Σ_n rw_bkn (x_n − μ_bk)(x_n − μ_bk)ᵀ`` (lower triangle, BLAS ``syrk``), one
-    matrix at a time: the rows ``√rw (x − μ)`` are formed again in the ``(c, d)`` ``buffer``
-    rather than kept from the E-step (``B · K`` such blocks)."""
-    syrk = _SYRK[out.dtype]
-    acc, xn, mn = out.numpy(), x.numpy(), means.numpy()
-    scale = rw.sqrt().numpy()
-    rows = buffer[: len(x)]
-    for i, j in np.ndindex(acc.shape[:2]):
-        np.subtract(xn, mn[i, j], out=rows)
-        rows *= scale[i, j][:, None]
-        syrk(1.0, rows.T, beta=1.0, c=acc[i, j].T, trans=0, overwrite_c=1)
-
-
 def _uses_syrk(t: torch.Tensor) -> bool:
     """Whether :func:`_add_gram` accumulates ``t`` with BLAS syrk (lower triangle only)."""
     return t.device.type == "cpu" and t.dtype in _SYRK
@@ -384,7 +351,9 @@ def weighted_statistics(
     row features and uses ``S = Σ w r x xᵀ / nk − x̄ x̄ᵀ`` (the caller centres ``X``, which keeps
     the cancellation at float64 rounding level). The *direct* path (``full``/``tied`` in high
     dimension) forms ``D = x − μ_k`` per chunk, accumulates around the current means and corrects
-    by the small shift ``δ = x̄ − μ``.
+    by the small shift ``δ = x̄ − μ``; it runs batched over ``(B, K)`` on torch's BLAS, or one
+    matrix at a time on numpy's where :mod:`._gemm` picks it (``trmm`` with ``P`` in the
+    E-step, ``syrk`` in the M-step, one reused ``(chunk, d)`` buffer).
     """
     b, k, d = means.shape
     n = X.shape[0]
@@ -436,7 +405,7 @@ def weighted_statistics(
         else:
             x = X[start:stop]
             if per_matrix:
-                quad = _direct_quadratic_blas(x, means, prec_chol, covariance_type, buffer)
+                quad = gemm.quadratic_rows(x, means, prec_chol, buffer)
             else:
                 quad, diff = _direct_quadratic(
                     x, means, prec_chol, covariance_type, cov_chol, buffers
@@ -451,7 +420,7 @@ def weighted_statistics(
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
             s1 += rw @ x - rw_sum[..., None] * means
             if per_matrix:
-                _add_gram_blas(s2, x, means, rw, buffer)
+                gemm.add_gram_rows_(s2, x, means, rw, buffer)
             else:
                 _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
@@ -470,8 +439,9 @@ def weighted_statistics(
         nk = nk + eps
         delta = s1 / nk[..., None]
         new_means = means + delta
-        shift = delta[..., :, None] * delta[..., None, :]
-        cov = _symmetrize_lower(s2) / nk[..., None, None] - shift
+        # In place: every (B, K, d, d) temporary is a fresh allocation, page faults and all.
+        cov = _symmetrize_lower(s2).div_(nk[..., None, None])
+        cov.addcmul_(delta[..., :, None], delta[..., None, :], value=-1.0)
     if covariance_type == "tied":
         cov = (nk[..., None, None] * cov).sum(1) / nk.sum(1)[:, None, None]
     if covariance_type in ("full", "tied"):
