@@ -127,8 +127,10 @@ def test_benchmark_figures_appear_in_their_results_files():
 
 def test_about_a2_figures_come_from_the_results_files():
     paragraph = _section("**About A.2.**", "With `b = 0.4` every sampler")
-    demo = (RESULTS / "demo" / "table.md").read_text(encoding="utf-8")
-    assert "1.306" in demo and "1.138" in demo
+    a2 = results_json("demo/results")["datasets"]["A.2"]["summary"]["metric"]
+    found = re.search(r"scores (\d\.\d+) against naive (\d\.\d+)", paragraph)
+    assert found, paragraph
+    assert found.groups() == tuple(f"{a2[m]['nonconf']['mean']:.3f}" for m in ("gformula", "naive"))
     khat = calibration_khat("A.2-b1.5")
     assert f"{min(khat):.2f}–{max(khat):.2f}" in paragraph
     table = (RESULTS / "calibration.md").read_text(encoding="utf-8")
