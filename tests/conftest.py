@@ -70,3 +70,30 @@ def calibration_khat(setting: str) -> list[float]:
         for r in results_json("calibration")["records"]
         if r["setting"] == setting and r["resampler"] == "auto"
     ]
+
+
+def per_class_normal(y, z=None):
+    """p(z | y) = N(loc_y, scale_y): a user's own Pyro mechanism model (the z site broadcasts
+    over posterior draws); a saved file cannot hold it."""
+    import pyro.distributions as pdist
+    import torch
+
+    one = torch.ones((), dtype=torch.float64)
+    with pyro.plate("y_class", 2):
+        loc = pyro.sample("loc", pdist.Normal(0.0 * one, 10.0 * one))
+        scale = pyro.sample("scale", pdist.HalfNormal(5.0 * one))
+    with pyro.plate("data", y.shape[0]):
+        return pyro.sample("z", pdist.Normal(loc[..., y], scale[..., y]), obs=z)
+
+
+def binary_frontdoor(n, seed, covariate=False):
+    """Binary y and z: u -> y, u -> x2, y -> z -> x1 (E[x | do(y)] has a closed form), and with
+    ``covariate`` a binary covariate independent of the rest, as a fourth output."""
+    rng = np.random.default_rng(seed)
+    u = rng.random(n) < 0.5
+    y = (rng.random(n) < np.where(u, 0.8, 0.2)).astype(int)
+    z = (rng.random(n) < np.where(y == 1, 0.8, 0.2)).astype(int)
+    X = np.c_[2.0 * z + rng.normal(size=n), 2.0 * u + rng.normal(size=n)]
+    if covariate:
+        return X, y, z, (rng.random(n) < 0.5).astype(float)
+    return X, y, z

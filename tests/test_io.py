@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import binary_frontdoor, per_class_normal
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
@@ -180,16 +181,6 @@ def test_fitted_learners_pickle_and_joblib_dump(resampler, tmp_path):
 
 
 # ----------------------------------------------- the g-formula samples after a load
-def _binary_frontdoor(n, seed):
-    """Binary y and categorical z (u -> y, u -> x2, y -> z -> x1) and a binary covariate."""
-    rng = np.random.default_rng(seed)
-    u = rng.random(n) < 0.5
-    y = (rng.random(n) < np.where(u, 0.8, 0.2)).astype(int)
-    z = (rng.random(n) < np.where(y == 1, 0.8, 0.2)).astype(int)
-    X = np.c_[2.0 * z + rng.normal(size=n), 2.0 * u + rng.normal(size=n)]
-    return X, y, z, (rng.random(n) < 0.5).astype(float)
-
-
 def _a1():
     d = make_frontdoor_classification(n_samples=600, random_state=0)
     return LogisticRegression(), (d.X, d.y, d.z, None), {"n_components": 2}
@@ -201,11 +192,11 @@ def _a2_auto():
 
 
 def _binary():
-    return LogisticRegression(), (*_binary_frontdoor(600, 0)[:3], None), {"n_components": 1}
+    return LogisticRegression(), (*binary_frontdoor(600, 0), None), {"n_components": 1}
 
 
 def _binary_with_covariate():
-    return LogisticRegression(), _binary_frontdoor(600, 0), {"n_components": 1}
+    return LogisticRegression(), binary_frontdoor(600, 0, covariate=True), {"n_components": 1}
 
 
 def _a1_with_covariate():
@@ -268,24 +259,10 @@ def test_loaded_g_formula_samples_exactly_as_saved(case, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X, **kw), learner.predict(X, **kw))
 
 
-def _per_class_normal(y, z=None):
-    """p(z | y) = N(loc_y, scale_y): a user's Pyro model, which a saved file cannot hold."""
-    import pyro
-    import pyro.distributions as pdist
-    import torch
-
-    one = torch.ones((), dtype=torch.float64)
-    with pyro.plate("y_class", 2):
-        loc = pyro.sample("loc", pdist.Normal(0.0 * one, 10.0 * one))
-        scale = pyro.sample("scale", pdist.HalfNormal(5.0 * one))
-    with pyro.plate("data", y.shape[0]):
-        return pyro.sample("z", pdist.Normal(loc[..., y], scale[..., y]), obs=z)
-
-
 def test_loaded_g_formula_with_a_user_mechanism_predicts_and_says_why_it_cannot_sample(tmp_path):
     d = make_frontdoor_classification(n_samples=600, random_state=0)
     mech = bm.mechanisms.PyroMechanism(
-        _per_class_normal, inference="svi", num_steps=50, learning_rate=0.05, progress=False
+        per_class_normal, inference="svi", num_steps=50, learning_rate=0.05, progress=False
     )
     learner = _fit(
         bm.MechanismLearner(

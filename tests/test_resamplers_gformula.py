@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import binary_frontdoor, per_class_normal
 from pyro import poutine
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -82,16 +83,6 @@ def test_a1_accuracy_near_the_oracle():
     assert ours > naive + 0.04, (ours, naive)
     assert ours > oracle - 0.01, (ours, oracle)
     assert learner.resampler_.cell_labels_ == ["y'=1", "y'=2"]
-
-
-def binary_frontdoor(n, seed):
-    """Binary y and z: u -> y, u -> x2, y -> z -> x1; E[x | do(y)] in closed form below."""
-    rng = np.random.default_rng(seed)
-    u = rng.random(n) < 0.5
-    y = (rng.random(n) < np.where(u, 0.8, 0.2)).astype(int)
-    z = (rng.random(n) < np.where(y == 1, 0.8, 0.2)).astype(int)
-    X = np.c_[2.0 * z + rng.normal(size=n), 2.0 * u + rng.normal(size=n)]
-    return X, y, z
 
 
 def test_categorical_mechanism_cells_recover_do_means():
@@ -370,26 +361,13 @@ def test_auto_falls_back_to_the_cwgmm_when_the_g_formula_cannot_run():
     assert auto.chosen_.name == "cwgmm" and rows.shape == (1, 2, 50, 2)
 
 
-def _per_class_normal(y, z=None):
-    """p(z | y) = N(loc_y, scale_y): a user's Pyro mechanism (the z site broadcasts over draws)."""
-    import pyro
-    import pyro.distributions as pdist
-
-    one = torch.ones((), dtype=torch.float64)
-    with pyro.plate("y_class", 2):
-        loc = pyro.sample("loc", pdist.Normal(0.0 * one, 10.0 * one))
-        scale = pyro.sample("scale", pdist.HalfNormal(5.0 * one))
-    with pyro.plate("data", y.shape[0]):
-        return pyro.sample("z", pdist.Normal(loc[..., y], scale[..., y]), obs=z)
-
-
 def test_g_formula_with_a_pyro_mechanism_samples_its_z_site():
     """z ~ p(z | y, theta_s) comes from the user's own model (one trace per draw)."""
     from bayes_mech.mechanisms import PyroMechanism
 
     d = make_frontdoor_classification(1500, random_state=0)
     mech = PyroMechanism(
-        _per_class_normal, inference="svi", num_steps=600, learning_rate=0.05, progress=False
+        per_class_normal, inference="svi", num_steps=600, learning_rate=0.05, progress=False
     )
     learner = bm.MechanismLearner(
         LogisticRegression(),
