@@ -73,8 +73,8 @@ class MechanismLearner(
     n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
         Components K of every CW-GMM; chosen per posterior draw and intervention value (each on
         its own weights) by weighted BIC/AIC, by the weighted held-out likelihood (``"cv"``:
-        5 folds, one-standard-error rule; about 6x BIC's cost, and no parameter count, so it
-        can find K > 1 with few effective rows in many dimensions) or a weighted DP mixture; a
+        5 folds, one-standard-error rule; six fits per candidate K, and no parameter count, so
+        it can find K > 1 with few effective rows in many dimensions) or a weighted DP mixture; a
         dict maps each intervention value to its K.
     interventions : array-like, optional
         Intervention values y_m; default the classes, or 20 values over the central 95 % of y.
