@@ -251,6 +251,58 @@ def test_samples_reproduce_mixture_moments(rng, covariance_type):
         np.testing.assert_allclose(np.bincount(labels[b], minlength=3) / n, pi, atol=0.012)
 
 
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_stratified_samples_pairs_balance_and_moments(rng, covariance_type):
+    X = three_blobs(rng)
+    W = np.stack([np.ones(len(X)), rng.exponential(size=len(X))])
+    gm = WeightedGaussianMixture(3, covariance_type=covariance_type, random_state=0)
+    gm.fit(X, sample_weight=W)
+    n = 20_001  # odd: the last pair is cut
+    samples, labels = gm.sample(n, random_state=1, stratified=True)
+    assert samples.shape == (2, n, 3) and labels.shape == (2, n)
+    np.testing.assert_array_equal(samples, gm.sample(n, random_state=1, stratified=True)[0])
+    for b in range(2):
+        pi, mu = gm.weights_[b], gm.means_[b]
+        # Antithetic pairs share a component and mirror about its mean.
+        np.testing.assert_array_equal(labels[b, 0:-1:2], labels[b, 1::2])
+        mid = (samples[b, 0:-1:2] + samples[b, 1::2]) / 2
+        np.testing.assert_allclose(mid, mu[labels[b, 0:-1:2]], atol=1e-12)
+        # Every leading block holds each component within a few rows of n_j * pi
+        # (independent labels: sd sqrt(n_j pi (1 - pi)), ~40 rows at n_j = 20,000).
+        for n_j in (10, 100, 1000, 20_000):
+            counts = np.bincount(labels[b, :n_j], minlength=3)
+            assert np.all(np.abs(counts - n_j * pi) <= 2 + 2 * np.log(n_j)), (n_j, counts, pi)
+        # Still the mixture's law: the second moments (not exact by construction) match.
+        cov = np.cov(samples[b].T)
+        total = np.einsum("k,kij->ij", pi, _full_covariances(gm, covariance_type)[b]) + np.cov(
+            mu.T, aweights=pi, bias=True
+        )
+        np.testing.assert_allclose(cov, total, atol=0.05 * np.abs(total).max())
+
+
+def _full_covariances(gm, covariance_type):
+    cov, K = gm.covariances_, gm.means_.shape[1]
+    return {
+        "full": lambda: cov,
+        "tied": lambda: np.repeat(cov[:, None], K, axis=1),
+        "diag": lambda: cov[..., None] * np.eye(cov.shape[-1]),
+        "spherical": lambda: cov[..., None, None] * np.eye(gm.means_.shape[-1]),
+    }[covariance_type]()
+
+
+def test_stratified_sample_mean_has_less_noise_than_independent(rng):
+    # The point of stratifying: a statistic of the samples (here the overall mean) varies far
+    # less over seeds; independent rows give sd ~ sqrt(Var / n), stratified rows only the
+    # label sequence's shift.
+    X = three_blobs(rng)
+    gm = WeightedGaussianMixture(3, random_state=0).fit(X)
+    n = 500
+    iid = [gm.sample(n, random_state=s)[0].mean(0) for s in range(200)]
+    strat = [gm.sample(n, random_state=s, stratified=True)[0].mean(0) for s in range(200)]
+    ratio = np.std(strat, axis=0) / np.std(iid, axis=0)
+    assert np.all(ratio < 0.25), ratio  # measured 0.12-0.15
+
+
 def test_predict_shapes_and_consistency(rng):
     X = three_blobs(rng)
     gm = WeightedGaussianMixture(3, random_state=0).fit(X)

@@ -451,7 +451,7 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         """Most probable component per row, shape ``(n_samples,)`` or ``(B, n_samples)``."""
         return self._unbatch(self._estimate_log_rho(X).argmax(1))
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, stratified=False):
         """Draw rows from each fitted mixture (in random order, not grouped by component).
 
         Parameters
@@ -459,6 +459,14 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         n_samples : int, default=1
         random_state : int, RandomState, Generator or None
             Seeds the draw; the same seed gives the same samples.
+        stratified : bool, default=False
+            Draw with less Monte Carlo noise than independent rows, for training a model on the
+            samples: rows come in antithetic pairs ``μ_k ± L_k ε`` (the pair's mean is the
+            component's mean, and every odd moment of a component is exact), and the pairs'
+            components follow a randomly shifted golden-ratio sequence, so every leading block
+            of ``2j`` rows holds component ``k`` in a share within ``O(log j / j)`` of ``π_k``
+            (independent rows: ``O(1 / √j)``). Each row is still distributed as the mixture;
+            the rows are not independent.
 
         Returns
         -------
@@ -473,8 +481,11 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         means = self._fitted_batch("means_")
         cov = self._fitted_batch("covariances_")
         b, k, d = means.shape
-        labels = torch.multinomial(weights, n_samples, replacement=True, generator=gen)
-        z = torch.randn(b, n_samples, d, generator=gen, dtype=self.dtype, device=device)
+        if stratified:
+            labels, z = _stratified_draws(weights, n_samples, d, gen, self.dtype)
+        else:
+            labels = torch.multinomial(weights, n_samples, replacement=True, generator=gen)
+            z = torch.randn(b, n_samples, d, generator=gen, dtype=self.dtype, device=device)
         mu = torch.gather(means, 1, labels[..., None].expand(-1, -1, d))
         if self.covariance_type == "spherical":
             out = mu + z * torch.gather(cov, 1, labels).sqrt()[..., None]
@@ -495,3 +506,28 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
                     out[:, s : s + step] = torch.gather(all_k, 1, lab)[:, 0]
                 out = out + mu
         return self._unbatch(out), self._unbatch(labels)
+
+
+#: The golden ratio's fractional part: the additive recurrence ``u + jφ mod 1`` has the lowest
+#: discrepancy of any such sequence (Kuipers & Niederreiter, *Uniform Distribution of
+#: Sequences*, 1974, ch. 1 §3), so its leading blocks split the unit interval most evenly.
+_GOLDEN = (5.0**0.5 - 1.0) / 2.0
+
+
+def _stratified_draws(weights, n_samples: int, d: int, gen, dtype):
+    """Component labels (B, n) and standard normal draws (B, n, d) for stratified sampling:
+    antithetic pairs (rows 2j and 2j + 1 share a component and have opposite ε), with the
+    pairs' components read off a randomly shifted golden-ratio sequence on ``cumsum(π)``."""
+    b = weights.shape[0]
+    n_pairs = (n_samples + 1) // 2
+    device = weights.device
+    shift = torch.rand(b, 1, generator=gen, dtype=torch.float64, device=device)
+    steps = torch.arange(n_pairs, dtype=torch.float64, device=device) * _GOLDEN
+    u = torch.remainder(shift + steps, 1.0)
+    edges = torch.cumsum(weights.to(torch.float64), dim=-1)
+    edges = edges / edges[:, -1:]  # the last edge exactly 1: u < 1 always finds a component
+    pair_labels = torch.searchsorted(edges, u, right=True).clamp_(max=weights.shape[-1] - 1)
+    eps = torch.randn(b, n_pairs, d, generator=gen, dtype=dtype, device=device)
+    labels = pair_labels.repeat_interleave(2, dim=1)[:, :n_samples]
+    z = torch.stack([eps, -eps], dim=2).reshape(b, 2 * n_pairs, d)[:, :n_samples]
+    return labels, z

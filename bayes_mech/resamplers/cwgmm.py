@@ -168,7 +168,7 @@ def _draw_from(groups, shape, n_samples, center, spread, seed):
             ]
         fit.lower_bound.reshape(-1)[index] -= log_jacobian
         K = gm.weights_.shape[-1]
-        drawn, _ = gm.sample(n_samples, random_state=seed + int(K))
+        drawn, _ = gm.sample(n_samples, random_state=seed + int(K), stratified=True)
         samples[index] = drawn.reshape(-1, n_samples, center.size)[positions] * spread + center
     return samples.reshape(n_draws, n_values, n_samples, -1), fit
 
