@@ -84,3 +84,54 @@ def test_render_round_trip(bench, quick, tmp_path):
     text = out.read_text()
     assert "| A.1 | 400 | cwgmm (cwgmm) |" in text and "## Targets" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
+
+
+def test_band_nominal_is_the_exchangeable_coverage(bench):
+    # Without interpolation S + 1 exchangeable values put the estimand between the i-th and
+    # j-th of S members with probability (j - i) / (S + 1); the interpolated quantiles sit at
+    # positions 1 + 0.05 (S - 1) and 1 + 0.95 (S - 1), so the simulated value is close to
+    # 0.9 (S - 1) / (S + 1) and far below 0.90 for the harness's S.
+    for S in (8, 32, 64):
+        formula = 0.9 * (S - 1) / (S + 1)
+        assert abs(bench.band_nominal(S) - formula) < 0.025, (S, bench.band_nominal(S))
+    assert 0.84 < bench.band_nominal(32) < 0.86
+
+
+def test_spread_skill_and_rank_histogram(bench, quick):
+    S = quick["config"]["S"]
+    for rec in quick["records"]:
+        assert len(rec["rank_hist"]) == S + 1
+        assert sum(rec["rank_hist"]) == quick["config"]["points"]
+    for row in quick["summary"]:
+        recs = [
+            r
+            for r in quick["records"]
+            if (r["setting"], r["N"], r["resampler"])
+            == (row["setting"], row["N"], row["resampler"])
+        ]
+        mse = np.mean([r["sq_error"] for r in recs])
+        var = np.mean([r["member_var"] for r in recs])
+        assert row["spread_skill"] == pytest.approx(np.sqrt(mse / var / (1 + 1 / S)))
+        assert row["band_nominal"] == pytest.approx(bench.band_nominal(S))
+
+
+def test_spread_skill_is_one_for_exchangeable_members(bench):
+    # The summary's arithmetic on records whose estimand is drawn like the members.
+    rng = np.random.default_rng(3)
+    S, points, records = 16, 400, []
+    for rep in range(40):
+        members = rng.normal(size=(S, points))
+        truth = rng.normal(size=points)
+        records.append(
+            {
+                "setting": "A.1", "N": 100, "resampler": "cwgmm", "rep": rep, "ran": "cwgmm",
+                "reason": "", "fit_s": 0.0, "band": 0.0, "member_sd": 1.0, "abs_error": 0.0,
+                "member_var": float(members.var(axis=0, ddof=1).mean()),
+                "sq_error": float(np.mean((members.mean(axis=0) - truth) ** 2)),
+                "rank_hist": np.bincount((members < truth).sum(0), minlength=S + 1).tolist(),
+            }
+        )  # fmt: skip
+    (row,) = bench.summarise(records)
+    assert abs(row["spread_skill"] - 1.0) < 0.03
+    hist = np.asarray(row["rank_hist"]) / (40 * points)
+    assert np.all(np.abs(hist - 1 / (S + 1)) < 0.01)
