@@ -59,6 +59,71 @@ def test_a2_strong_mechanism_recovers_the_interventional_slope(seed):
     assert abs(slope["cwgmm"] - naive) < abs(slope["cwgmm"] - target), (slope, naive, target)
 
 
+@pytest.fixture(scope="module")
+def a2_gformula():
+    X, y, z = a2(1000, 0)
+    learner = bm.MechanismLearner(
+        LinearRegression(), resampler="gformula", n_draws=4, progress=False, random_state=0
+    )
+    return fit_quietly(learner, X, y, z), (X, y, z)
+
+
+def _problem(learner, X, y, z):
+    return bm.resamplers.FrontDoorProblem(
+        X, y, z, learner.mechanism_, learner.draws_, learner.interventions_,
+        learner.log_weights_, learner.resampler_._row_log_weights,
+    )  # fmt: skip
+
+
+def test_training_draws_are_antithetic_pairs_about_the_conditional_mean(a2_gformula):
+    learner, (_, y, z) = a2_gformula
+    res = learner.resampler_
+    assert np.all(res.n_components_ == 1)  # one Gaussian per cell: the pair's centre is known
+    cells = torch.zeros(500, dtype=torch.long)
+    w = torch.as_tensor(np.stack([y[:500], z[:500]], axis=1))
+    pairs = res._draw_x(1, cells, w, torch.Generator().manual_seed(0))  # (R, 2, d)
+    loc, _ = res.bank_.conditional(
+        1, cells, torch.zeros(500, dtype=torch.long), res.bank_.standardize_w(w)
+    )
+    np.testing.assert_allclose(pairs.mean(1), res.bank_.to_units(loc), atol=1e-10)
+    assert float((pairs[:, 0] - pairs[:, 1]).abs().min()) > 0  # the pair is not one row twice
+
+
+def test_training_draws_hold_y_prime_in_its_weighted_proportions(a2_gformula):
+    # The y' rows of every draw are read off a golden-ratio sequence on the weighted CDF in the
+    # order of y: each block of n draws holds y' below any cut in its weighted share within a
+    # few rows (independent draws: sd sqrt(n p (1 - p)), 16 rows at n = 1000).
+    learner, (_, y, _) = a2_gformula
+    res = learner.resampler_
+    rows = res._stratified_rows(3000, torch.Generator().manual_seed(1)).numpy()  # (S, 3000)
+    probs = res._row_log_weights.exp().numpy()
+    for cut in np.quantile(y, [0.1, 0.5, 0.9]):
+        for s in range(rows.shape[0]):
+            share = probs[s, y <= cut].sum()
+            for block in (rows[s, :1000], rows[s, 1000:2000], rows[s]):
+                count = np.sum(y[block] <= cut)
+                assert abs(count - share * block.size) <= 2 + 2 * np.log(block.size), (
+                    cut, s, count, share * block.size,
+                )  # fmt: skip
+
+
+def test_stratified_draws_cut_the_seed_to_seed_noise(a2_gformula):
+    # What the stratification is for: the mean of a block of n training rows moves between
+    # sampling seeds far less than for independent rows (sd sqrt(Var(x) / n)). On A.2 only z's
+    # own draw is left (shared by a pair): sd sqrt(2 Var(c1 z | y) / n), about 0.27 of the
+    # independent rows' (Var(x | do(y)) = 27).
+    learner, (X, y, z) = a2_gformula
+    problem = _problem(learner, X, y, z)
+    n = 500
+    blocks = np.stack(
+        [learner.resampler_._sample(problem, n, z_seed=s, x_seed=100 + s) for s in range(30)]
+    )  # (seeds, S, M, n, 1)
+    seed_sd = blocks.mean(axis=3).std(axis=0, ddof=1)  # (S, M, 1)
+    iid_sd = np.sqrt(blocks.var(axis=3).mean(axis=0) / n)
+    ratio = float(np.median(seed_sd / iid_sd))
+    assert ratio < 0.5, ratio
+
+
 def test_a2_estimand_closed_form_matches_poutine_do():
     """The closed form used above agrees with OLS on exact interventional rows."""
     grid = np.linspace(-0.8, 4.8, 20)

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils.validation import check_is_fitted
 
+from bayes_mech._stratified import antithetic_normals, golden_uniforms, inverse_cdf
 from bayes_mech._validation import (
     check_array,
     check_option,
@@ -508,26 +509,14 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         return self._unbatch(out), self._unbatch(labels)
 
 
-#: The golden ratio's fractional part: the additive recurrence ``u + jφ mod 1`` has the lowest
-#: discrepancy of any such sequence (Kuipers & Niederreiter, *Uniform Distribution of
-#: Sequences*, 1974, ch. 1 §3), so its leading blocks split the unit interval most evenly.
-_GOLDEN = (5.0**0.5 - 1.0) / 2.0
-
-
 def _stratified_draws(weights, n_samples: int, d: int, gen, dtype):
     """Component labels (B, n) and standard normal draws (B, n, d) for stratified sampling:
     antithetic pairs (rows 2j and 2j + 1 share a component and have opposite ε), with the
     pairs' components read off a randomly shifted golden-ratio sequence on ``cumsum(π)``."""
     b = weights.shape[0]
     n_pairs = (n_samples + 1) // 2
-    device = weights.device
-    shift = torch.rand(b, 1, generator=gen, dtype=torch.float64, device=device)
-    steps = torch.arange(n_pairs, dtype=torch.float64, device=device) * _GOLDEN
-    u = torch.remainder(shift + steps, 1.0)
-    edges = torch.cumsum(weights.to(torch.float64), dim=-1)
-    edges = edges / edges[:, -1:]  # the last edge exactly 1: u < 1 always finds a component
-    pair_labels = torch.searchsorted(edges, u, right=True).clamp_(max=weights.shape[-1] - 1)
-    eps = torch.randn(b, n_pairs, d, generator=gen, dtype=dtype, device=device)
+    u = golden_uniforms(b, n_pairs, gen, weights.device)
+    pair_labels = inverse_cdf(weights, u)
     labels = pair_labels.repeat_interleave(2, dim=1)[:, :n_samples]
-    z = torch.stack([eps, -eps], dim=2).reshape(b, 2 * n_pairs, d)[:, :n_samples]
+    z = antithetic_normals((b, n_samples, d), gen, dtype, weights.device)
     return labels, z

@@ -47,9 +47,10 @@ import pyro.distributions as dist
 import torch
 from pyro.distributions import constraints
 
+from bayes_mech._stratified import golden_uniforms, inverse_cdf
 from bayes_mech._validation import check_positive_int, check_random_state, torch_generator
 from bayes_mech.mixture import WeightedGaussianMixture
-from bayes_mech.mixture._base import MixtureWarning
+from bayes_mech.mixture._base import MixtureWarning, canonical_order
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
 from bayes_mech.resamplers._conditional import ConditionalMixtureBank, Layout, full_covariances
 from bayes_mech.resamplers._program import decode_features, intervention_index, uniform_design
@@ -274,14 +275,19 @@ class GFormulaResampler(MixtureResampler):
 
     # ---------------------------------------------------------------------- sample
     def _draw_x(self, s, cells: torch.Tensor, w: torch.Tensor, gen) -> torch.Tensor:
-        """``x ~ q_s(x | cell, w)`` in X's units, one row per entry of ``cells``."""
+        """Two rows ``x ~ q_s(x | cell, w)`` in X's units per entry of ``cells``, shape
+        ``(R, 2, d)``: an antithetic pair ``loc ± L ε`` of one component (the pair's mean is the
+        component's conditional mean)."""
         bank = self.bank_
         w_std = bank.standardize_w(w)
         logits = bank.component_logits(s, cells, w_std)
+        # Independent component draws: a second golden-ratio sequence with the rows' step would
+        # tie each row's component to its place in the y' order (one sequence, two shifts).
         k = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=gen)[:, 0]
         loc, chol = bank.conditional(s, cells, k, w_std)
         eps = torch.randn(loc.shape, dtype=torch.float64, generator=gen)
-        return bank.to_units(loc + (chol @ eps[..., None])[..., 0])
+        noise = (chol @ eps[..., None])[..., 0]
+        return bank.to_units(torch.stack([loc + noise, loc - noise], dim=1))
 
     def resample(self, problem: FrontDoorProblem, n_samples: int, random_state=None) -> np.ndarray:
         n_samples = check_positive_int(n_samples, "n_samples")
@@ -292,19 +298,29 @@ class GFormulaResampler(MixtureResampler):
         return self._sample(problem, n_samples, z_seed, x_seed)
 
     def _sample(self, problem: FrontDoorProblem, n_samples: int, z_seed: int, x_seed: int):
-        """``n_samples`` rows per (draw, intervention) from the fitted ``q_s``, (S, M, n, d)."""
+        """``n_samples`` rows per (draw, intervention) from the fitted ``q_s``, (S, M, n, d).
+
+        Stratified, as the CW-GMM's draws (``WeightedGaussianMixture.sample(stratified=True)``):
+        each pair of rows shares ``(y', z)`` and a component and mirrors about its conditional
+        mean, and the pairs' ``y'`` rows are read off a golden-ratio sequence on the row
+        weights' cumulative sum, in the order of ``y`` (then ``c``), so every block of pairs
+        holds ``y'`` in nearly its weighted proportions. Each row is still drawn from
+        ``p_s(x | do(y))``; the members' Monte Carlo noise falls (measured in
+        ``docs/concepts/gformula.md``).
+        """
         layout = self.layout_
         S, M = problem.n_draws, problem.n_values
-        R = M * n_samples
-        y_do = np.repeat(problem.interventions, n_samples, axis=0)  # value-major rows
+        n_pairs = (n_samples + 1) // 2
+        R = M * n_pairs
+        y_do = np.repeat(problem.interventions, n_pairs, axis=0)  # value-major pairs
         C = problem.covariates
         if C is None:  # z does not depend on the row drawn for y': one call for all draws
             z_all = problem.mechanism.sample_z(y_do, problem.draws, random_state=z_seed)
         else:  # (y', c) come as a pair from one row, and z ~ p(z | y, c) needs that row's c
             z_seeds = check_random_state(z_seed).randint(0, 2**31 - 1, size=S)
         gen = torch_generator(x_seed)
-        rows = torch.multinomial(self._row_log_weights.exp(), R, replacement=True, generator=gen)
-        out = np.empty((S, R, problem.joint_rows.shape[1]))
+        rows = self._stratified_rows(R, gen)
+        out = np.empty((S, M, 2 * n_pairs, problem.joint_rows.shape[1]))
         for s in range(S):
             idx = rows[s].numpy()
             if C is None:
@@ -319,9 +335,24 @@ class GFormulaResampler(MixtureResampler):
             w = torch.as_tensor(
                 self._w(layout.w_columns(y_prime, z), None if C is None else C[idx])
             )
-            x = self._draw_x(s, torch.as_tensor(cells), w, gen).numpy()
-            out[s] = np.concatenate([x, C[idx]], axis=1) if problem.covariates_as_features else x
-        return out.reshape(S, M, n_samples, -1)
+            x = self._draw_x(s, torch.as_tensor(cells), w, gen).numpy()  # (R, 2, d)
+            if problem.covariates_as_features:
+                c_pair = np.broadcast_to(C[idx][:, None], (R, 2, C.shape[1]))
+                x = np.concatenate([x, c_pair], axis=2)
+            out[s] = x.reshape(M, 2 * n_pairs, -1)
+        return out[:, :, :n_samples]
+
+    def _stratified_rows(self, n: int, gen) -> torch.Tensor:
+        """``n`` rows per draw, shape (S, n), with probabilities ``exp(row_log_weights)``,
+        read off a golden-ratio sequence on their cumulative sum in the order of ``y``
+        (then ``c``)."""
+        keys = np.asarray(self._y_obs, dtype=np.float64).reshape(len(self._y_obs), -1)
+        if self._c_obs is not None:
+            keys = np.concatenate([keys, np.asarray(self._c_obs, dtype=np.float64)], axis=1)
+        order = torch.as_tensor(canonical_order(keys))
+        probs = self._row_log_weights.exp()[:, order]
+        u = golden_uniforms(probs.shape[0], n, gen)
+        return order[inverse_cdf(probs, u)]
 
     # ------------------------------------------------------------------ reporting
     def interventional_model(self, interventions, feature_map=None, mechanism=None, draws=None):
