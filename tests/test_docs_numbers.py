@@ -12,7 +12,7 @@ import statistics
 import warnings
 from collections.abc import Iterable
 
-from conftest import RESULTS, ROOT, calibration_khat, numbers, results_json
+from conftest import RESULTS, ROOT, calibration_khat, load_bench, numbers, results_json
 
 DOCS = ROOT / "docs"
 NUM = r"(\d+(?:\.\d+)?)"  # a figure as printed: 5, 0.13
@@ -168,7 +168,15 @@ def test_gformula_figures_come_from_the_calibration_run():
     assert _int(rows) == calibration["config"]["estimand_rows"]
     (points,) = _figures(paragraph, r"the share of (\d+) fixed test points")
     assert int(points) == calibration["config"]["points"]
-    _only(paragraph, {rows, points}, {"5", "95", "0.90"})  # the 5 %–95 % band, nominal 0.90
+    bench, _ = load_bench("calibration")
+    S = calibration["config"]["S"]
+    (nominal,) = _figures(paragraph, rf"Its calibrated value is not 0.90 but about {NUM}")
+    size, again = _figures(
+        paragraph, rf"quantiles of S = (\d+) members holds it with probability {NUM}"
+    )
+    assert int(size) == S and nominal == again == f"{bench.band_nominal(S):.2f}"
+    # the 5 %–95 % band; 0.90, 0.9 (S − 1) / (S + 1), S + 1 and 1 + 1/S are the formulas' own
+    _only(paragraph, {rows, points, nominal, size}, {"5", "95", "0.90", "0.9", "1", "2"})
 
     paragraph = _paragraph("concepts/gformula.md", "What the measurements say")
     gformula = _figures(paragraph, rf"band is near nominal \({NUM}–{NUM} over N\)")
@@ -206,3 +214,22 @@ def test_choosing_k_figures():
     report = (RESULTS / "selection.md").read_text(encoding="utf-8")
     assert f"{clusters} clusters per intervention value" in report
     _only(paragraph, {*sizes, clusters})
+
+
+def test_user_guide_member_ranges_are_the_exchangeable_coverages():
+    # Arithmetic and the harness's simulated value, not measurements of a fit.
+    bench, _ = load_bench("calibration")
+    paragraph = _paragraph("user-guide.md", "A range read off the members")
+    (size,) = _figures(paragraph, r"quantiles of S = (\d+) members")
+    S = int(size)
+    (pct,) = _figures(paragraph, rf"hold it {NUM} % of the time, not 90 %")
+    assert int(pct) == round(100 * bench.band_nominal(S))
+    inner, inner_p = _figures(paragraph, rf"with probability (\d+)/{S + 1} = {NUM}")
+    outer, outer_p = _figures(paragraph, rf"the smallest and largest (\d+)/{S + 1} = {NUM}")
+    assert int(inner) == S - 3 and inner_p == f"{(S - 3) / (S + 1):.2f}"
+    assert int(outer) == S - 1 and outer_p == f"{(S - 1) / (S + 1):.2f}"
+    _only(
+        paragraph,
+        {size, pct, inner, inner_p, outer, outer_p, str(S + 1)},
+        {"5", "95", "0.05", "0.95", "90", "1", "2"},
+    )
