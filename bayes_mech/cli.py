@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--estimator", required=True, choices=list(ESTIMATORS))
     fit.add_argument("--n-draws", type=int, default=32, metavar="S", help="default: 32")
     fit.add_argument(
-        "--n-components", default="bic", metavar="K|bic|aic|cv|dp", help="default: bic"
+        "--n-components", default="bic", metavar="K|bic|aic|bic_eff|cv|dp", help="default: bic"
     )
     fit.add_argument("--random-state", type=int, default=0, metavar="SEED", help="default: 0")
     fit.add_argument("--out", required=True, metavar="DIR", help="model directory to write")

@@ -70,9 +70,11 @@ class MechanismLearner(
     n_draws : int, default=32
         Posterior draws S, one ensemble member each. ``1`` uses the posterior mean and no
         Bayesian bootstrap: the paper's point CW-GMM method.
-    n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
+    n_components : int, "bic", "aic", "bic_eff", "cv", "dp" or dict, default="bic"
         Components K of every CW-GMM; chosen per posterior draw and intervention value (each on
-        its own weights) by weighted BIC/AIC, by the weighted held-out likelihood (``"cv"``:
+        its own weights) by weighted BIC/AIC, by the weighted BIC with parameters counted by
+        their rows' weights (``"bic_eff"``: a component on a few heavy rows pays for them), by
+        the weighted held-out likelihood (``"cv"``:
         5 folds, one-standard-error rule; six fits per candidate K, and no parameter count, so
         it can find K > 1 with few effective rows in many dimensions) or a weighted DP mixture; a
         dict maps each intervention value to its K.
@@ -82,10 +84,10 @@ class MechanismLearner(
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
-        Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
-        and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"cv"``; at a
-        fixed or DP-chosen K, by the weighted BIC) among full, tied, diag and spherical: in many
-        dimensions with few effective rows a diagonal or spherical mixture identifies K > 1
+        Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw and
+        intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``;
+        at a fixed or DP-chosen K, by the weighted BIC) among full, tied, diag and spherical: in
+        many dimensions with few effective rows a diagonal or spherical mixture identifies K > 1
         where a full one cannot. The g-formula's ``q`` stays full.
     resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"
         How deconfounded rows are drawn: ``"cwgmm"`` from causally weighted mixtures (paper

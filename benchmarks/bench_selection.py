@@ -45,6 +45,8 @@ STRUCTURES = ("full", "tied", "diag", "spherical")
 AUTO = {
     "bic/full": ("bic", "full"),
     "bic/auto": ("bic", "auto"),
+    "bic_eff/full": ("bic_eff", "full"),
+    "bic_eff/auto": ("bic_eff", "auto"),
     "cv/full": ("cv", "full"),
     "cv/auto": ("cv", "auto"),
     "dp/full": ("dp", "full"),
@@ -231,11 +233,31 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "selection.md")
     p.add_argument("--render", action="store_true")
+    p.add_argument("--no-grid", action="store_true", help="skip the fixed (K, structure) grid")
+    p.add_argument(
+        "--merge", nargs="+", type=Path,
+        help="combine the .json of runs (e.g. new settings with --no-grid and an earlier grid)",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        result = {**parts[0], "records": [r for p in parts for r in p["records"]]}
+        result["command"] = " ; ".join(p["command"] for p in parts)
+        result["date"] = " ; ".join(p["date"] for p in parts)
+        result["run_time_s"] = sum(p.get("run_time_s", 0) for p in parts)
+        result["machine"] = {
+            **parts[0]["machine"],
+            "load_average": [p["machine"]["load_average"] for p in parts],
+        }
+        result["config"]["automatic"] = list(
+            dict.fromkeys(a for p in parts for a in p["config"]["automatic"])
+        )
+        args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        args.render = True
     if args.render:
         result = json.loads(args.out.with_suffix(".json").read_text())
         result["summary"] = summarise(result["records"])
@@ -264,7 +286,7 @@ def main(argv=None) -> dict:
             train, test, estimator, fmap = load(name, seed, args.mnist_dir)
             grid_seed = seed < cfg["seeds"]
             settings = {k: AUTO[k] for k in cfg["automatic"]}
-            if grid_seed:
+            if grid_seed and not args.no_grid:
                 settings.update({f"K={k}/{s}": (k, s) for s in STRUCTURES for k in cfg["grid_k"]})
             for key, (k, structure) in settings.items():
                 rec = fit_one((train, test), estimator, fmap, k, structure, cfg["S"], seed)

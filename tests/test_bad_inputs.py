@@ -360,7 +360,7 @@ CASES = [
         "select-criterion-unknown",
         lambda c: bm.select_n_components(c.X, criterion="bicc"),
         ValueError,
-        ["criterion", "'bic', 'aic', 'cv', 'dp'", "'bicc'"],
+        ["criterion", "'bic', 'aic', 'bic_eff', 'cv', 'dp'", "'bicc'"],
     ),
     (
         "select-candidates-empty",
@@ -736,7 +736,7 @@ CASES = [
         "fit-n_components-unknown",
         lambda c: small_learner(n_components="bicc").fit(c.X, c.y, c.z),
         ValueError,
-        ["n_components", "'bic', 'aic', 'cv', 'dp'", "'bicc'"],
+        ["n_components", "'bic', 'aic', 'bic_eff', 'cv', 'dp'", "'bicc'"],
     ),
     (
         "fit-n_components-above-rows",
@@ -1057,7 +1057,7 @@ CLI_CASES = [
      ["y must take at least 2 distinct values"]),
     ("n-components-word", ["fit", "{root}/ok.csv", *FIT[:-3], "--n-components=many",
                            "--no-progress", "--out", "{tmp}/m"],
-     ["--n-components", "integer or one of bic, aic, cv, dp", "'many'"]),
+     ["--n-components", "integer or one of bic, aic, bic_eff, cv, dp", "'many'"]),
     ("n-draws-zero", ["fit", "{root}/ok.csv", *FIT, "--n-draws=0", "--out", "{tmp}/m"],
      ["--n-draws", ">= 1", "got 0"]),
     ("predict-not-a-model", ["predict", "{root}", "{root}/ok.csv", "--out", "{tmp}/p.csv"],

@@ -213,7 +213,7 @@ def test_fit_predict_round_trip_regression(tmp_path):
     assert (pred["sd"] > 0).all()
 
 
-@pytest.mark.parametrize("criterion", ["bic", "aic", "cv", "dp"])
+@pytest.mark.parametrize("criterion", ["bic", "aic", "bic_eff", "cv", "dp"])
 def test_fit_every_n_components_criterion(tmp_path, criterion):
     _write_a1(tmp_path / "a1.csv", n=400)
     model = tmp_path / "m"

@@ -401,7 +401,7 @@ def test_every_covariance_type_fits_and_samples(covariance_type):
     assert abs(x[:, 1].mean() + 1.2) < 0.6
 
 
-@pytest.mark.parametrize("n_components", ["bic", "aic", "cv", "dp", 2, {1: 2, 2: 3}])
+@pytest.mark.parametrize("n_components", ["bic", "aic", "bic_eff", "cv", "dp", 2, {1: 2, 2: 3}])
 def test_auto_covariance_type_per_draw_reported_and_saved(n_components, tmp_path):
     d = make_frontdoor_classification(800, random_state=1)
     learner = bm.MechanismLearner(

@@ -455,7 +455,7 @@ def test_g_formula_with_a_pyro_mechanism_samples_its_z_site():
     assert members[0] > 0 and abs(members[1]) < 0.5 * abs(naive[1]), (members, naive)
 
 
-@pytest.mark.parametrize("n_components", ["bic", "aic", "cv", "dp", 2])
+@pytest.mark.parametrize("n_components", ["bic", "aic", "bic_eff", "cv", "dp", 2])
 def test_every_n_components_option_runs(a1_gformula, n_components):
     _, d = a1_gformula
     learner = bm.MechanismLearner(

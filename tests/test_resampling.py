@@ -144,7 +144,7 @@ def test_cwgmm_chooses_k_per_draw_on_its_own_weights():
     np.testing.assert_array_equal(back.n_components_draws_, [[1], [3]])
 
 
-@pytest.mark.parametrize("n_components", ["aic", "cv", "dp", 2, {1: 2}])
+@pytest.mark.parametrize("n_components", ["aic", "bic_eff", "cv", "dp", 2, {1: 2}])
 def test_cwgmm_every_n_components_option_gives_per_draw_k(n_components):
     from bayes_mech.resamplers import CWGMMResampler
 

@@ -27,7 +27,7 @@ from bayes_mech.mixture.gaussian import WeightedGaussianMixture
 __all__ = ["AUTO_COVARIANCE_TYPES", "CRITERIA", "SelectionResult", "select_n_components"]
 
 #: The criteria of :func:`select_n_components`.
-CRITERIA = ("bic", "aic", "cv", "dp")
+CRITERIA = ("bic", "aic", "bic_eff", "cv", "dp")
 
 #: The structures ``covariance_type="auto"`` chooses among, jointly with K: from the most
 #: flexible (a full covariance per component) to the fewest parameters per component, which is
@@ -43,7 +43,7 @@ class SelectionResult:
     ----------
     n_components : int or ndarray of shape (n_batch,)
         The chosen ``K`` (per batch member for 2-D weights).
-    criterion : {"bic", "aic", "cv", "dp"}
+    criterion : {"bic", "aic", "bic_eff", "cv", "dp"}
     candidates : ndarray of shape (n_candidates,)
         The ``K`` tried (``"bic"``/``"aic"``/``"cv"``), or ``1..max(candidates)`` for ``"dp"``.
     scores : ndarray of shape (n_candidates,) or (n_batch, n_candidates)
@@ -120,7 +120,11 @@ def select_n_components(
     put components on single rows, whose likelihood then grows without bound as their
     covariances shrink to ``reg_covar``, so its criterion measures ``reg_covar``, not the data
     (unweighted BIC chose K = 10 on 20 rows from 2 clusters in 5 of 5 seeds without this rule).
-    Front-door weights often leave a few dozen effective rows, so this matters. ``"dp"`` fits one
+    Front-door weights often leave a few dozen effective rows, so this matters. ``"bic_eff"``
+    (:meth:`WeightedGaussianMixture.bic_eff`) counts each component's parameters by how heavy the
+    weights of its rows are, so a component that sits on a few heavy rows pays for them; it
+    replaces the identification rule by one per component (no component on fewer effective rows
+    than its covariance needs) and so reaches ``K > 1`` in many dimensions. ``"dp"`` fits one
     :class:`WeightedBayesianGaussianMixture` truncated at ``max(candidates)`` and counts the
     components whose weight exceeds its ``weight_threshold``.
 
@@ -129,7 +133,7 @@ def select_n_components(
     X : array-like of shape (n_samples, n_features)
     sample_weight : array-like of shape (n_samples,) or (n_batch, n_samples), default=None
     candidates : iterable of int, default=range(1, 11)
-    criterion : {"bic", "aic", "cv", "dp"}, default="bic"
+    criterion : {"bic", "aic", "bic_eff", "cv", "dp"}, default="bic"
     random_state : int, RandomState, Generator or None
         Seeds the initialisation: one weighted k-means++ run per batch member whose first ``K``
         centres start the fit with ``K`` components (nested starts; with ``n_init > 1`` or
@@ -261,7 +265,9 @@ class _Scan:
         for j, k in enumerate(self.cands.tolist()):  # one batched fit per K, not per member
             if k > self.n_positive:
                 continue
-            if self.cv is None:
+            if self.criterion == "bic_eff":  # its own per-component rule, after the fit
+                identified = np.ones(n_batch, dtype=bool)
+            elif self.cv is None:
                 identified = n_parameters(covariance_type, k, X.shape[1]) < self.n_eff
             else:  # held-out scores need no parameter count; each training fold needs k rows
                 identified = self.cv.n_train >= k
@@ -289,6 +295,8 @@ class _Scan:
             return gm.bic(self.X, sw)
         if self.criterion == "aic":
             return gm.aic(self.X, sw)
+        if self.criterion == "bic_eff":
+            return gm.bic_eff(self.X, sw)
         if k > self.cv.n_train[members].min():  # only the smallest candidate gets here
             return np.inf
         return self.cv.score(k, members, {**kwargs, "random_state": self.seed})

@@ -173,7 +173,7 @@ class MixtureResampler(Resampler):
 
     Parameters
     ----------
-    n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
+    n_components : int, "bic", "aic", "bic_eff", "cv", "dp" or dict, default="bic"
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
         ``"auto"``: chosen with K (see each resampler).
     device : str or torch.device, optional

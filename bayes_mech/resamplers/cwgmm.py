@@ -25,7 +25,8 @@ from bayes_mech.weights import normalize_log_weights
 
 __all__ = ["CWGMMFit", "CWGMMResampler", "choose_n_components", "cwgmm_resample"]
 
-#: Candidate numbers of components when ``n_components`` is "bic", "aic", "cv" or "dp".
+#: Candidate numbers of components when ``n_components`` is a criterion ("bic", "aic",
+#: "bic_eff", "cv" or "dp").
 K_CANDIDATES = range(1, 11)
 #: ``select_n_components(patience=...)``: stop at a criterion that has risen twice in a row.
 PATIENCE = 2
@@ -177,8 +178,8 @@ def choose_n_components(
     X: np.ndarray, weights: np.ndarray, n_components, keys, *, covariance_type: str, seed: int
 ) -> np.ndarray:
     """K for each weight vector in ``weights`` (B, N): fixed, from a dict keyed by ``keys``,
-    or chosen by :func:`~bayes_mech.select_n_components` ("bic", "aic", "cv", "dp") in standardised
-    coordinates (those the mixtures are fitted in)."""
+    or chosen by :func:`~bayes_mech.select_n_components` ("bic", "aic", "bic_eff", "cv", "dp")
+    in standardised coordinates (those the mixtures are fitted in)."""
     n_batch = weights.shape[0]
     if isinstance(n_components, numbers.Integral):
         return np.full(n_batch, int(n_components))
@@ -258,15 +259,15 @@ def _mode(values) -> str:
 class CWGMMResampler(MixtureResampler):
     """``resampler="cwgmm"``: CW-GMMs of every (draw, intervention), K chosen per draw.
 
-    With a criterion ("bic", "aic", "cv", "dp"), every (draw, value) chooses its own K on its own
-    front-door weights, with its own Kish effective sample size: the uncertainty about K is then
-    part of the ensemble's spread instead of one choice shared by every member. On the paper's
-    A.1 (N = 5000, 20 replications of benchmarks/bench_calibration.py) the coverage of the
-    members' 90 % band went from 0.83 (one K from the draw-averaged weights) to 0.89.
+    With a criterion ("bic", "aic", "bic_eff", "cv", "dp"), every (draw, value) chooses its own K on
+    its own front-door weights, with its own Kish effective sample size: the uncertainty about K is
+    then part of the ensemble's spread instead of one choice shared by every member. On the paper's
+    A.1 (N = 5000, 20 replications of benchmarks/bench_calibration.py) the coverage of the members'
+    90 % band went from 0.83 (one K from the draw-averaged weights) to 0.89.
 
     Parameters
     ----------
-    n_components : int, "bic", "aic", "cv", "dp" or dict, default="bic"
+    n_components : int, "bic", "aic", "bic_eff", "cv", "dp" or dict, default="bic"
         As for :class:`~bayes_mech.MechanismLearner`.
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
     device : str or torch.device, optional
@@ -311,7 +312,7 @@ class CWGMMResampler(MixtureResampler):
         options = dict(covariance_type=self.covariance_type, device=self.device)
         types = None
         X = problem.joint_rows
-        if self.n_components in ("bic", "aic", "cv"):
+        if self.n_components in ("bic", "aic", "bic_eff", "cv"):
             samples, fit, ks, types = _select_and_draw(
                 X, problem.log_weights, self.n_components, n_samples, seed=seed, **options
             )

@@ -68,7 +68,7 @@ class GFormulaResampler(MixtureResampler):
 
     Parameters
     ----------
-    n_components : int, "bic", "aic", "cv" or "dp", default="bic"
+    n_components : int, "bic", "aic", "bic_eff", "cv" or "dp", default="bic"
         K of every cell's mixture, or how to choose it per cell (on the draw-averaged row
         weights, as for the CW-GMM).
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
