@@ -179,16 +179,29 @@ def test_gformula_figures_come_from_the_calibration_run():
     _only(paragraph, {rows, points, nominal, size}, {"5", "95", "0.90", "0.9", "1", "2"})
 
     paragraph = _paragraph("concepts/gformula.md", "What the measurements say")
-    gformula = _figures(paragraph, rf"band is near nominal \({NUM}–{NUM} over N\)")
-    assert gformula == band("A.2-b1.5", "gformula")
-    weighting = _figures(paragraph, rf"covers about half the points \({NUM}–{NUM}\)")
-    assert weighting == band("A.2-b1.5", "bootstrap", "cwgmm")
-    cwgmm = _figures(paragraph, rf"CW-GMM's band is near nominal \({NUM}–{NUM}\)")
-    assert cwgmm == band("A.1", "cwgmm")
-    not_gformula = _figures(paragraph, rf"the g-formula's is not \({NUM}–{NUM}\)")
-    assert not_gformula == band("A.1", "gformula")
-    checked = {*gformula, *weighting, *cwgmm, *not_gformula}
-    _only(paragraph, checked, {"1.5"})  # b = 1.5
+
+    def spread_skill(setting: str, *resamplers: str) -> tuple[str, str]:
+        rows = [r for r in summary if r["setting"] == setting and r["resampler"] in resamplers]
+        return _range([r["spread_skill"] for r in rows], 2)
+
+    found = {
+        ("A.2-b1.5", "gformula"): rf"near its calibrated value \({NUM}–{NUM} over N; spread-skill "
+        rf"{NUM}–{NUM}\)",
+        ("A.2-b1.5", "bootstrap", "cwgmm"): rf"about half the points \({NUM}–{NUM}; spread-skill "
+        rf"{NUM}–{NUM}:",
+        ("A.1", "cwgmm"): rf"CW-GMM's band is near its calibrated value \({NUM}–{NUM}; "
+        rf"spread-skill {NUM}–{NUM}\)",
+        ("A.1", "gformula"): rf"the g-formula's is not \({NUM}–{NUM}; spread-skill {NUM}–{NUM}\)",
+    }
+    checked = set()
+    for (setting, *resamplers), pattern in found.items():
+        lo, hi, ss_lo, ss_hi = _figures(paragraph, pattern)
+        assert (lo, hi) == band(setting, *resamplers), (setting, resamplers)
+        assert (ss_lo, ss_hi) == spread_skill(setting, *resamplers), (setting, resamplers)
+        checked |= {lo, hi, ss_lo, ss_hi}
+    mc = _figures(paragraph, rf"Monte Carlo share of the members' variance at {NUM}–{NUM}")
+    assert mc == _range([r["mc_share"] for r in summary if r["resampler"] == "auto"], 2)
+    _only(paragraph, checked | set(mc), {"1.5"})  # b = 1.5
 
 
 def test_choosing_k_figures():
