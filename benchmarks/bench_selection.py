@@ -256,6 +256,7 @@ def main(argv=None) -> dict:
         result["config"]["automatic"] = list(
             dict.fromkeys(a for p in parts for a in p["config"]["automatic"])
         )
+        result["summary"] = summarise(result["records"])
         args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         args.render = True
     if args.render:

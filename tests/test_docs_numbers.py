@@ -226,7 +226,23 @@ def test_choosing_k_figures():
     (clusters,) = _figures(paragraph, r"a (\d+)-cluster synthetic")
     report = (RESULTS / "selection.md").read_text(encoding="utf-8")
     assert f"{clusters} clusters per intervention value" in report
-    _only(paragraph, {*sizes, clusters})
+    summary = results_json("selection")["summary"]
+    found, seeds = _figures(paragraph, r"the true\s+K in (\d+) of (\d+) seeds on each synthetic")
+    for size in sizes:
+        assert f"- synth-{size}, bic_eff/auto: {found} of {seeds}" in report
+    (gap,) = _figures(paragraph, rf"in 64 dimensions it scores {NUM} pt below the best fixed")
+    synth = summary["synth-64"]
+    best = synth["settings"][synth["best_fixed"]]["accuracy"]
+    assert gap == f"{100 * (best - synth['settings']['bic_eff/auto']['accuracy']):.2f}"
+    slow, fast = _figures(
+        paragraph, rf"digits it takes {NUM} s per fit against the default's {NUM}"
+    )
+    digits = summary["digits-raw"]["settings"]
+    assert (slow, fast) == (
+        f"{digits['bic_eff/auto']['fit_s']:.1f}",
+        f"{digits['bic/full']['fit_s']:.1f}",
+    )
+    _only(paragraph, {*sizes, clusters, found, seeds, gap, slow, fast})
 
 
 def test_user_guide_member_ranges_are_the_exchangeable_coverages():
