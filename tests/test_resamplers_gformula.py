@@ -315,6 +315,30 @@ def test_auto_picks_the_g_formula_where_the_weights_fail_and_cwgmm_where_they_ho
     assert weak.resampler_reason_.startswith("front-door weights reliable")
 
 
+def test_auto_prefers_the_g_formula_where_the_weights_have_infinite_variance():
+    # A.2 with b = 0.4: k-hat between 0.5 and 0.7, usable by PSIS's limit, but the bootstrap
+    # spread of such weights is not a consistent estimate of their error.
+    X, y, z = a2(2000, 1, b=0.4)
+    learner = bm.MechanismLearner(LinearRegression(), n_draws=4, progress=False, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FrontDoorWeightWarning)
+        learner.fit(X, y, z)
+    khat = learner.weight_diagnostics_["khat"].median("draw").max().item()
+    assert 0.5 < khat <= 0.7, khat
+    assert learner.resampler_.name == "gformula"
+    assert learner.resampler_reason_.startswith(
+        "front-door weights usable but of infinite variance (k-hat > 0.5)"
+    )
+    # The same weights with no g-formula to turn to (K fixed at 2 per cell): the CW-GMM runs,
+    # without a warning, and says why.
+    fixed = clone(learner).set_params(n_components=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FrontDoorWeightWarning)
+        fixed.fit(X, y, z)
+    assert fixed.resampler_.name == "cwgmm"
+    assert "needs K = [2" in fixed.resampler_reason_
+
+
 def test_auto_warns_and_keeps_the_cwgmm_where_neither_assumption_holds():
     """A.1: heavy weights and a q of several components per class (measured: the g-formula's
     band covers 0.32-0.40, the CW-GMM's 0.83-0.88; benchmarks/results/calibration.md)."""
