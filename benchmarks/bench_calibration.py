@@ -552,6 +552,7 @@ def main(argv=None) -> dict:
         parts = [json.loads(p.read_text()) for p in args.merge]
         result = {**parts[0], "records": [r for p in parts for r in p["records"]]}
         result["command"] = " ; ".join(p["command"] for p in parts)
+        result["date"] = " ; ".join(dict.fromkeys(p["date"] for p in parts))
         result["run_time_s"] = sum(p.get("run_time_s", 0) for p in parts)
         _write(result, args.out)
         print(f"wrote {args.out}")

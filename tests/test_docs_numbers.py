@@ -262,3 +262,21 @@ def test_user_guide_member_ranges_are_the_exchangeable_coverages():
         {size, pct, inner, inner_p, outer, outer_p, str(S + 1)},
         {"5", "95", "0.05", "0.95", "90", "1", "2"},
     )
+
+
+def test_auto_rule_docstring_figures_come_from_the_calibration_run():
+    import bayes_mech.resamplers.auto as auto
+
+    calibration = results_json("calibration")
+    text = " ".join(auto.__doc__.split())
+    lo, hi = _figures(text, rf"b = 0.4`` \(k-hat {NUM}-{NUM} over the calibration runs\)")
+    assert (lo, hi) == _range(calibration_khat("A.2-b0.4"), 2)
+    rows = {
+        (r["resampler"], r["N"]): r["spread_skill"]
+        for r in calibration["summary"]
+        if r["setting"] == "A.2-b0.4"
+    }
+    cw = _figures(text, rf"the CW-GMM's spread-skill was {NUM}-{NUM} at N >= 2000")
+    assert cw == _range([v for (name, n), v in rows.items() if name == "cwgmm" and n >= 2000], 2)
+    gf = _figures(text, rf"where the g-formula's was {NUM}-{NUM}")
+    assert gf == _range([v for (name, _), v in rows.items() if name == "gformula"], 2)
