@@ -7,7 +7,11 @@ its own; the ``EM extra`` column is that peak minus the RSS after imports and da
 
 Seconds per EM iteration: ``(min T(n+1) − min T(1)) / n`` over repeated fits with a fixed iteration
 count (``tol=0``), which cancels the initialisation. ``n`` is 20 and repeats 3 unless one iteration
-is slow, then both are cut (the table says how many were run).
+is slow, then both are cut (the table says how many were run). For bayes-mech and scikit-learn the
+iterations are also timed inside the EM loop (the time between the starts of consecutive E-steps,
+whose median over every iteration of the timed fits is used): at N = 1e6 the setup of each fit
+(2 GB first touched, k-means++) varied between calls by as much as the iterations it was meant to
+cancel, and the difference of totals was not to be trusted.
 
 Two kinds of data (``--clusters``), because the peers' speed depends on them on some CPUs:
 *separated* clusters (centres ~ N(0, 3²) per coordinate), where scikit-learn's responsibilities
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -150,10 +155,34 @@ def reset_peak():
         pass
 
 
+def loop_stamps(lib) -> list | None:
+    """Wall and CPU time at the start of every E-step of ``lib``'s EM loop, appended to the
+    returned list (one E-step per iteration); ``None`` for libraries not instrumented."""
+    if lib == "bayes_mech":
+        from bayes_mech.mixture import _covariances as owner
+
+        name = "weighted_statistics"  # called once per EM iteration by the fit loop
+    elif lib == "sklearn":
+        from sklearn.mixture import GaussianMixture as owner
+
+        name = "_e_step"  # once per iteration, and once after the loop
+    else:
+        return None
+    stamps, original = [], getattr(owner, name)
+
+    def stamped(*args, **kwargs):
+        stamps.append((time.perf_counter(), time.process_time()))
+        return original(*args, **kwargs)
+
+    setattr(owner, name, stamped)
+    return stamps
+
+
 def worker(lib, n, d, k, cov, batch, n_iter, repeats, budget_s, spread=3.0):
     warnings.simplefilter("ignore")
     fit = fitter(lib, k, cov)
     X, w = make_data(n, d, k, batch, spread)
+    stamps = loop_stamps(lib)
 
     def timed(m):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -173,16 +202,39 @@ def worker(lib, n, d, k, cov, batch, n_iter, repeats, budget_s, spread=3.0):
     # at N = 1e6 (memory first touched or reused) was as large as the iterations themselves.
     n_iter = 5 if slow else int(max(2, min(n_iter, budget_s / (3 * per_call))))
     repeats = repeats if per_call * (n_iter + 1) * repeats < budget_s else 1
-    tn = [timed(n_iter + 1) for _ in range(repeats)]
+    loop = []  # per-iteration (wall, CPU) inside the timed fits' EM loops
+    tn = []
+    for _ in range(repeats):
+        if stamps is not None:
+            stamps.clear()
+        tn.append(timed(n_iter + 1))
+        if stamps:
+            loop += [(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(stamps)]
     t1 += [timed(1) for _ in range(repeats - 1)]
     peak = _status_mb("VmHWM")
 
     def per_iter(i):
         return max(min(t[i] for t in tn) - min(t[i] for t in t1), 0.0) / n_iter
 
+    extra = {}
+    # B > 1 weight vectors: scikit-learn fits them one after another (an iteration of the batch
+    # is B of its iterations; the initialisations between its fits are a few outlying gaps,
+    # which the median sees through); bayes-mech's E-step covers all B at once.
+    fits_per_step = batch if (lib == "sklearn" and batch) else 1
+    if loop:
+        extra = {
+            "s_per_iter_totals": per_iter(0),
+            "cpu_s_per_iter_totals": per_iter(1),
+            "loop_iterations": len(loop),
+        }
     return {
-        "s_per_iter": per_iter(0),
-        "cpu_s_per_iter": per_iter(1),
+        **extra,
+        "s_per_iter": fits_per_step * float(np.median([v[0] for v in loop]))
+        if loop
+        else per_iter(0),
+        "cpu_s_per_iter": fits_per_step * float(np.median([v[1] for v in loop]))
+        if loop
+        else per_iter(1),
         "s_total": min(t[0] for t in tn),
         "n_iter": n_iter,
         "repeats": repeats,
@@ -417,6 +469,8 @@ def main(argv=None):
     saved_path = out.with_suffix(".json") if out is not None else None
     stored = json.loads(saved_path.read_text()) if saved_path and saved_path.exists() else {}
     by_kind = stored.get("kinds", {}) if (args.only or args.render) else {}
+    # Notes are about the stored run's cells: a full run measures them all again.
+    notes = stored.get("notes", []) if (args.only or args.render) else []
     for kind in [] if args.render else kinds:
         entry = by_kind.setdefault(kind, {"results": {}, "remeasured": []})
         results = entry["results"]
@@ -476,8 +530,11 @@ def main(argv=None):
         f"({platform.machine()}, {os.cpu_count()} CPUs; SIMD flags: {flags}); BLAS/OpenMP: "
         f"{blas}; {cfg['threads']} thread(s) for every library; {json.dumps(versions)}. "
         "Ours and mechanism-learn and pomegranate fit exponential random weights; scikit-learn "
-        "fits the same rows unweighted (it has no sample_weight). s/iter = (min T(n+1) − min "
-        "T(1)) / n, tol=0; peak = max RSS of a fresh process per cell, EM extra = peak − RSS "
+        "fits the same rows unweighted (it has no sample_weight). s/iter: ours and "
+        "scikit-learn's timed inside the EM loop (median time between the starts of consecutive "
+        "E-steps over every iteration of the timed fits; scikit-learn's B sequential fits count "
+        "B of its iterations per batch iteration), the others (min T(n+1) − min T(1)) / n; "
+        "tol=0; peak = max RSS of a fresh process per cell, EM extra = peak − RSS "
         "after data creation. Ratios are peer ÷ ours on "
         f"{'CPU' if metric_of(cfg).startswith('cpu') else 'wall'} seconds per iteration "
         "(> 1: ours is faster); with one thread CPU time is what the machine's other load "
@@ -487,7 +544,7 @@ def main(argv=None):
             f"Cells {', '.join(r['cases'])} re-measured with `{r['command']}` on {r['date']}."
             for r in runs
         ),
-        *stored.get("notes", []),
+        *notes,
         "",
     ]
     metric = metric_of(cfg)
@@ -522,7 +579,7 @@ def main(argv=None):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         saved = {"command": command, "date": date, "machine": machine, "kinds": by_kind,
-                 "remeasured_runs": runs, "notes": stored.get("notes", [])}  # fmt: skip
+                 "remeasured_runs": runs, "notes": notes}  # fmt: skip
         out.with_suffix(".json").write_text(json.dumps(saved, indent=1))
         print(f"wrote {out}")
     return 0
