@@ -13,9 +13,10 @@ import torch
 
 __all__ = ["antithetic_normals", "golden_uniforms", "inverse_cdf"]
 
-#: The golden ratio's fractional part: the additive recurrence ``u + jφ mod 1`` has the lowest
-#: discrepancy of any such sequence (Kuipers & Niederreiter, *Uniform Distribution of
-#: Sequences*, 1974, ch. 1 §3), so its leading blocks split the unit interval most evenly.
+#: The golden ratio's fractional part: its continued fraction has every partial quotient 1, so
+#: the additive recurrence ``u + jφ mod 1`` has discrepancy O(log j / j), the best order such a
+#: sequence can have (Kuipers & Niederreiter, *Uniform Distribution of Sequences*, 1974): its
+#: leading blocks split the unit interval evenly.
 GOLDEN = (5.0**0.5 - 1.0) / 2.0
 
 

@@ -280,9 +280,9 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         on a few heavy rows, which :meth:`bic`, whose penalty ignores which rows carry the
         weight, pays for like any other (weighted BIC over-splits); here its parameters count
         :math:`f_k` times. :math:`N_{\rm eff}\operatorname{tr}(J^{-1}V)`, the parameter count of
-        Takeuchi's criterion for a weighted likelihood (Konishi & Kitagawa, *Information Criteria
-        and Statistical Modeling*, 2008, §3.4.3), reduces to :math:`k_{\rm eff}` when the
-        per-row scores of each component are uncorrelated with the rows' weights. A member with a
+        Takeuchi's information criterion (TIC) for a weighted likelihood, reduces to
+        :math:`k_{\rm eff}` when the per-row scores of each component are uncorrelated with the
+        rows' weights. A member with a
         component on fewer effective rows than its covariance needs (``d + 1`` for ``"full"``,
         2 otherwise) gets ``inf``: there the likelihood measures ``reg_covar``, not the data.
 

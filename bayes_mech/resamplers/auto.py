@@ -54,7 +54,7 @@ __all__ = ["WEIGHTED", "AutoResampler", "weights_are_reliable"]
 WEIGHTED = ("cwgmm", "bootstrap")
 #: Bonferroni p-value below which the g-formula's q fails its calibration check.
 MIN_CHECK_P = 0.01
-#: PSIS k-hat up to which the weights have finite variance (Vehtari et al. 2024, §3): the
+#: PSIS k-hat up to which the weights have finite variance (Vehtari et al. 2024): the
 #: members' bootstrap spread is then a consistent estimate of the weighted estimate's.
 FINITE_VARIANCE_KHAT = 0.5
 
