@@ -29,15 +29,11 @@ def golden_uniforms(n_batch: int, n: int, gen, device=None) -> torch.Tensor:
 
 
 def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Categories ``(..., n)`` for uniforms ``u`` under probabilities ``probs`` (``(..., C)``,
-    one row shared by all ``n`` uniforms) or ``(..., n, C)`` (one row per uniform)."""
+    """Categories ``(B, n)`` for uniforms ``u`` ``(B, n)`` under the probabilities ``probs``
+    ``(B, C)`` of each batch row (unnormalised is fine)."""
     edges = torch.cumsum(probs.to(torch.float64), dim=-1)
     edges = edges / edges[..., -1:]  # the last edge exactly 1: u < 1 always finds a category
-    if probs.dim() == u.dim():  # one probability row per batch row, shared by its uniforms
-        index = torch.searchsorted(edges, u, right=True)
-    else:  # one probability row per uniform
-        index = torch.searchsorted(edges, u[..., None], right=True)[..., 0]
-    return index.clamp_(max=probs.shape[-1] - 1)
+    return torch.searchsorted(edges, u, right=True).clamp_(max=probs.shape[-1] - 1)
 
 
 def antithetic_normals(shape: tuple, gen, dtype=torch.float64, device=None) -> torch.Tensor:

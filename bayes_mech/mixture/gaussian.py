@@ -193,8 +193,10 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         check_is_fitted(self, "means_")
         return cov_ops.n_parameters(self.covariance_type, self.n_components, self.n_features_in_)
 
-    def _criterion(self, X, sample_weight, penalty):
-        log_prob = np.atleast_2d(self.score_samples(X))
+    def _criterion(self, X, sample_weight, penalty, log_prob=None):
+        if log_prob is None:
+            log_prob = self.score_samples(X)
+        log_prob = np.atleast_2d(log_prob)
         w = check_sample_weight(sample_weight, log_prob.shape[-1])
         w = np.atleast_2d(w)
         n_eff = kish_ess(w)
@@ -244,13 +246,13 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         -------
         k_eff : float or ndarray of shape (n_batch,)
         """
-        k_eff, _ = self._effective_counts(X, sample_weight)
+        k_eff, _ = self._effective_counts(self._estimate_log_rho(X), sample_weight)
         return k_eff if k_eff.size > 1 or self._batched else float(k_eff[0])
 
-    def _effective_counts(self, X, sample_weight):
-        """``k_eff`` (B,) and each component's Kish ESS ``(Σ w̄ r)² / Σ w̄² r²`` (B, K)."""
-        resp = np.asarray(self.predict_proba(X), dtype=np.float64)
-        resp = resp if resp.ndim == 3 else resp[None]  # (B, N, K)
+    def _effective_counts(self, log_rho, sample_weight):
+        """``k_eff`` (B,) and each component's Kish ESS ``(Σ w̄ r)² / Σ w̄² r²`` (B, K), from
+        :meth:`_estimate_log_rho`'s ``(B, K, N)``."""
+        resp = torch.softmax(log_rho, dim=1).mT.cpu().numpy().astype(np.float64)  # (B, N, K)
         w = np.atleast_2d(check_sample_weight(sample_weight, resp.shape[1]))
         wbar = w / w.sum(-1, keepdims=True)
         n_eff = kish_ess(wbar)
@@ -282,9 +284,9 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         :math:`f_k` times. :math:`N_{\rm eff}\operatorname{tr}(J^{-1}V)`, the parameter count of
         Takeuchi's information criterion (TIC) for a weighted likelihood, reduces to
         :math:`k_{\rm eff}` when the per-row scores of each component are uncorrelated with the
-        rows' weights. A member with a
-        component on fewer effective rows than its covariance needs (``d + 1`` for ``"full"``,
-        2 otherwise) gets ``inf``: there the likelihood measures ``reg_covar``, not the data.
+        rows' weights. A member with a component on fewer effective rows than its covariance
+        needs (``d + 1`` for ``"full"``, 2 otherwise) gets ``inf``: there the likelihood
+        measures ``reg_covar``, not the data.
 
         Parameters
         ----------
@@ -295,11 +297,15 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         -------
         bic_eff : float or ndarray of shape (n_batch,)
         """
-        k_eff, comp_ess = self._effective_counts(X, sample_weight)
+        log_rho = self._estimate_log_rho(X)  # one E-step for both the fit and the count
+        k_eff, comp_ess = self._effective_counts(log_rho, sample_weight)
         minimum = self.n_features_in_ + 1 if self.covariance_type == "full" else 2
         degenerate = (comp_ess < minimum).any(-1)
         penalty = np.where(degenerate, np.inf, k_eff)
-        return self._criterion(X, sample_weight, lambda n_eff: penalty * np.log(n_eff))
+        log_prob = torch.logsumexp(log_rho, dim=1).cpu().numpy()
+        return self._criterion(
+            X, sample_weight, lambda n_eff: penalty * np.log(n_eff), log_prob=log_prob
+        )
 
     def aic(self, X, sample_weight=None):
         r"""Weighted Akaike information criterion,
