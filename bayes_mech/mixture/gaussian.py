@@ -296,6 +296,21 @@ class WeightedGaussianMixture(BaseWeightedMixture):
         Returns
         -------
         bic_eff : float or ndarray of shape (n_batch,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_mech.mixture import WeightedGaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.concatenate([rng.normal(-3, 1, (300, 2)), rng.normal(3, 1, (100, 2))])
+        >>> gm = WeightedGaussianMixture(2, random_state=0).fit(X)
+        >>> bool(np.isclose(gm.bic_eff(X), gm.bic(X)))         # unit weights: BIC itself
+        True
+        >>> w = np.r_[np.ones(300), np.full(100, 5.0)]          # the second blob's rows weigh 5x
+        >>> gm.fit(X, sample_weight=w)._n_parameters()           # what bic counts
+        11
+        >>> round(gm.effective_n_parameters(X, w), 1)  # heavy blob counts more, light one less
+        9.6
         """
         log_rho = self._estimate_log_rho(X)  # one E-step for both the fit and the count
         k_eff, comp_ess = self._effective_counts(log_rho, sample_weight)
