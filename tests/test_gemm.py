@@ -130,3 +130,31 @@ def test_machine_rule_reads_the_vendor(blas, monkeypatch):
     monkeypatch.setattr(_gemm, "_cpu_vendor", lambda: "AuthenticAMD")
     _gemm.numpy_blas.cache_clear()
     assert _gemm.numpy_blas() is torch.backends.mkl.is_available()
+
+
+@pytest.mark.filterwarnings("ignore::bayes_mech.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("value", ["torch", "numpy"])
+def test_em_threads_follow_the_blas(blas, monkeypatch, value):
+    """With products on numpy's BLAS a fit runs torch's ops on one thread at any size (the two
+    thread pools would take turns on the cores); with torch's own, large fits keep its threads.
+    The caller's thread count is restored either way."""
+    blas(value)
+    seen = []
+    statistics = cov_ops.weighted_statistics
+
+    def record(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return statistics(*args, **kwargs)
+
+    monkeypatch.setattr(cov_ops, "weighted_statistics", record)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(3000, 8))
+        W = rng.gamma(1.0, size=(16, 3000))  # 3000 * 16 * 6 * 8 > SMALL_WORK
+        WeightedGaussianMixture(6, max_iter=3, tol=0, random_state=0).fit(X, sample_weight=W)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert set(seen) == ({1} if value == "numpy" else {2})
