@@ -336,7 +336,7 @@ def test_auto_prefers_the_g_formula_where_the_weights_have_infinite_variance():
         warnings.simplefilter("error", FrontDoorWeightWarning)
         fixed.fit(X, y, z)
     assert fixed.resampler_.name == "cwgmm"
-    assert "needs K = [2" in fixed.resampler_reason_
+    assert "needs more than one component in every cell" in fixed.resampler_reason_
 
 
 def test_auto_warns_and_keeps_the_cwgmm_where_neither_assumption_holds():
@@ -348,7 +348,7 @@ def test_auto_warns_and_keeps_the_cwgmm_where_neither_assumption_holds():
         learner.fit(d.X, d.y, d.z)
     assert len(rec) == 1
     assert learner.resampler_.name == "cwgmm"
-    assert "the g-formula's q needs K = [" in learner.resampler_reason_
+    assert "the g-formula's q needs more than one component in" in learner.resampler_reason_
     # "auto" runs exactly what the chosen resampler runs with the same seed.
     cwgmm = fit_quietly(
         bm.MechanismLearner(
@@ -497,3 +497,23 @@ def test_every_n_components_option_runs(a1_gformula, n_components):
         assert ks.tolist() == [2, 2]
     x = learner.sample_interventional(1, 300, random_state=0)
     assert np.isfinite(x).all()
+
+
+def test_capped_k_scan_decides_k_equals_one_as_the_full_scan(a2_gformula):
+    """resampler="auto" only asks whether every cell's K is 1, and scans K = 1..1+PATIENCE: the
+    full scan (patience 2) stops there too when K = 1 wins, so both answer alike; a capped
+    choice of K > 1 is not reused by resample()."""
+    from bayes_mech.resamplers import GFormulaResampler
+    from bayes_mech.resamplers.cwgmm import PATIENCE
+
+    learner, data = a2_gformula
+    problem = _problem(learner, *data)
+    X, y, z = data
+    for mapped in (problem, _problem(learner, np.column_stack([X, np.sign(X) * X**2]), y, z)):
+        full = GFormulaResampler().select(mapped, random_state=3)
+        capped_res = GFormulaResampler()
+        capped = capped_res.select(mapped, random_state=3, max_candidate=1 + PATIENCE)
+        np.testing.assert_array_equal(full == 1, capped == 1)
+        assert capped.max() <= 1 + PATIENCE
+        assert (capped_res._selected is None) == bool(np.any(capped > 1))
+    assert np.all(full > 1)  # the bent x needs several components: both scans say so

@@ -44,7 +44,7 @@ import xarray as xr
 
 from bayes_mech.exceptions import FrontDoorWeightWarning
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler
-from bayes_mech.resamplers.cwgmm import CWGMMResampler
+from bayes_mech.resamplers.cwgmm import PATIENCE, CWGMMResampler
 from bayes_mech.resamplers.gformula import GFormulaResampler
 from bayes_mech.weights import MAX_KHAT, MIN_ESS_FRACTION, weight_diagnostics
 
@@ -135,7 +135,7 @@ class AutoResampler(MixtureResampler):
             ks = (
                 None
                 if isinstance(self.n_components, dict)
-                else gformula.select(problem, random_state)
+                else gformula.select(problem, random_state, max_candidate=1 + PATIENCE)
             )
         except ValueError as exc:  # e.g. a (y', z) cell without rows: no g-formula at all
             ks, cannot = None, f"the g-formula cannot run: {exc}"
@@ -160,8 +160,10 @@ class AutoResampler(MixtureResampler):
         elif ks is None:
             doubt = cannot
         else:
+            n_many = int(np.sum(ks > 1))
+            where = "every cell" if n_many == ks.size else f"{n_many} of {ks.size} cells"
             doubt = (
-                f"the g-formula's q needs K = {ks.tolist()} components per cell, whose "
+                f"the g-formula's q needs more than one component in {where}, whose "
                 "extrapolation to the (y', z) pairs that do(y) needs is not identified"
             )
         why = f"{reason}; {doubt}"

@@ -175,7 +175,14 @@ def _draw_from(groups, shape, n_samples, center, spread, seed):
 
 
 def choose_n_components(
-    X: np.ndarray, weights: np.ndarray, n_components, keys, *, covariance_type: str, seed: int
+    X: np.ndarray,
+    weights: np.ndarray,
+    n_components,
+    keys,
+    *,
+    covariance_type: str,
+    seed: int,
+    candidates=K_CANDIDATES,
 ) -> np.ndarray:
     """K for each weight vector in ``weights`` (B, N): fixed, from a dict keyed by ``keys``,
     or chosen by :func:`~bayes_mech.select_n_components` ("bic", "aic", "bic_eff", "cv", "dp")
@@ -194,7 +201,8 @@ def choose_n_components(
         return np.array(
             [check_positive_int(n_components[v], f"n_components[{v}]") for v in keys.tolist()]
         )
-    chosen = _select(standardize_columns(X)[0], weights, n_components, covariance_type, seed)
+    Z = standardize_columns(X)[0]
+    chosen = _select(Z, weights, n_components, covariance_type, seed, candidates=candidates)
     return np.atleast_1d(np.asarray(chosen.n_components, dtype=int))
 
 

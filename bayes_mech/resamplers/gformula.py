@@ -54,7 +54,7 @@ from bayes_mech.mixture._base import MixtureWarning, canonical_order
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
 from bayes_mech.resamplers._conditional import ConditionalMixtureBank, Layout, full_covariances
 from bayes_mech.resamplers._program import decode_features, intervention_index, uniform_design
-from bayes_mech.resamplers.cwgmm import choose_n_components
+from bayes_mech.resamplers.cwgmm import K_CANDIDATES, choose_n_components
 
 __all__ = ["GFormulaProgram", "GFormulaResampler"]
 
@@ -117,11 +117,16 @@ class GFormulaResampler(MixtureResampler):
         rs = check_random_state(random_state)
         return tuple(int(v) for v in rs.randint(0, 2**31 - 1, size=4))
 
-    def select(self, problem: FrontDoorProblem, random_state=None) -> np.ndarray:
+    def select(
+        self, problem: FrontDoorProblem, random_state=None, *, max_candidate=None
+    ) -> np.ndarray:
         """Lay out the cells and choose K per cell (the first step of :meth:`resample`).
 
         ``resample`` with the same ``random_state`` reuses this choice. Returns
-        ``n_components_``.
+        ``n_components_``. ``max_candidate`` caps the K tried by ``"bic"``, ``"aic"`` and
+        ``"bic_eff"``: with ``1 + PATIENCE`` the choice is K = 1 exactly where the full scan's
+        is (it stops after two rises from K = 1), which is all ``resampler="auto"`` needs to
+        know; a capped choice is not kept for ``resample``.
         """
         if isinstance(self.n_components, dict):
             raise ValueError(
@@ -143,6 +148,7 @@ class GFormulaResampler(MixtureResampler):
         g = problem.row_log_weights.exp().cpu().numpy()  # (S, N), rows sum to one
         member = (cells[None, :] == np.arange(C)[:, None]).astype(np.float64)  # (C, N)
         mean_g = g.mean(axis=0)[None, :] * member
+        capped = max_candidate is not None and self.n_components in ("bic", "aic", "bic_eff")
         self.n_components_ = choose_n_components(
             V,
             mean_g,
@@ -150,6 +156,7 @@ class GFormulaResampler(MixtureResampler):
             None,
             covariance_type=self._covariance_type,
             seed=self._seeds(random_state)[0],
+            candidates=range(1, max_candidate + 1) if capped else K_CANDIDATES,
         )
         too_many = np.flatnonzero(self.n_components_ > counts)
         if too_many.size:
@@ -159,6 +166,9 @@ class GFormulaResampler(MixtureResampler):
                 f"g-formula cell {self.cell_labels_[c]}; each cell's mixture needs at least as "
                 "many rows as components. Use fewer components or n_components='bic'."
             )
+        if capped and np.any(self.n_components_ > 1):
+            self._selected = None  # K > 1 somewhere: the capped scan is not the full choice
+            return self.n_components_
         self._selected = (problem, random_state, V, center, spread, cells, counts, member, g)
         return self.n_components_
 
