@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import threadpoolctl
 import torch
 
 from bayes_mech.exceptions import ConvergenceWarning
@@ -132,29 +133,41 @@ def test_machine_rule_reads_the_vendor(blas, monkeypatch):
     assert _gemm.numpy_blas() is torch.backends.mkl.is_available()
 
 
+def _blas_threads() -> set[int]:
+    return {p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"}
+
+
 @pytest.mark.filterwarnings("ignore::bayes_mech.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("value", ["torch", "numpy"])
 def test_em_threads_follow_the_blas(blas, monkeypatch, value):
-    """With products on numpy's BLAS a fit runs torch's ops on one thread at any size (the two
-    thread pools would take turns on the cores); with torch's own, large fits keep its threads.
-    The caller's thread count is restored either way."""
+    """With products on numpy's BLAS a fit runs torch's ops on one thread at any size and
+    OpenBLAS's below BLAS_THREAD_WORK (either pool's spinning threads would hold up the other's
+    ops); with torch's own BLAS, large fits keep torch's threads and OpenBLAS is left alone.
+    The caller's thread counts are restored either way."""
     blas(value)
     seen = []
     statistics = cov_ops.weighted_statistics
 
     def record(*args, **kwargs):
-        seen.append(torch.get_num_threads())
+        seen.append((torch.get_num_threads(), frozenset(_blas_threads())))
         return statistics(*args, **kwargs)
 
     monkeypatch.setattr(cov_ops, "weighted_statistics", record)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
+    outside = _blas_threads()
     try:
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(3000, 8))
-        W = rng.gamma(1.0, size=(16, 3000))  # 3000 * 16 * 6 * 8 > SMALL_WORK
-        WeightedGaussianMixture(6, max_iter=3, tol=0, random_state=0).fit(X, sample_weight=W)
-        assert torch.get_num_threads() == 2
+        with threadpoolctl.threadpool_limits(2, user_api="blas"):
+            outside = _blas_threads()
+            rng = np.random.default_rng(0)
+            X = rng.normal(size=(3000, 8))
+            W = rng.gamma(1.0, size=(16, 3000))  # 3000 * 16 * 6 * 8: above SMALL_WORK
+            WeightedGaussianMixture(6, max_iter=3, tol=0, random_state=0).fit(X, sample_weight=W)
+            assert torch.get_num_threads() == 2
+            assert _blas_threads() == outside
     finally:
         torch.set_num_threads(before)
-    assert set(seen) == ({1} if value == "numpy" else {2})
+    if value == "numpy":
+        assert set(seen) == {(1, frozenset({1}))}
+    else:
+        assert set(seen) == {(2, frozenset(outside))}

@@ -19,12 +19,14 @@ frozen and it drops out of the remaining iterations.
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 import warnings
 from typing import ClassVar
 
 import numpy as np
 import sklearn
+import threadpoolctl
 import torch
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.cluster import kmeans_plusplus
@@ -79,7 +81,11 @@ def weighted_kmeans_plusplus(
     rows = order[weights[order] > 0]
     # X and the weights were checked by the caller; scikit-learn's parameter validation was a
     # third of each call (about 1 ms at N = 5000, run ~100 times per learner fit).
-    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+    # Many short distance products: OpenBLAS on one thread, as in the EM (see _threads_for).
+    with (
+        sklearn.config_context(skip_parameter_validation=True, assume_finite=True),
+        _blas_pools().limit(limits=1, user_api="blas"),
+    ):
         centers, _ = kmeans_plusplus(
             X[rows], n_clusters, sample_weight=weights[rows], random_state=rng
         )
@@ -97,27 +103,46 @@ def _check_X(X) -> np.ndarray:
 SMALL_WORK = 2**21
 
 
+#: From this many elements per E-step on, a fit's products on numpy's BLAS keep OpenBLAS's
+#: threads: each product then runs long enough (milliseconds) that a wait for a core is small
+#: beside it. Below, OpenBLAS runs on one thread (see :func:`_threads_for`).
+BLAS_THREAD_WORK = 2**26
+
+
+@functools.cache
+def _blas_pools() -> threadpoolctl.ThreadpoolController:
+    """The BLAS libraries loaded in this process (numpy's and scipy's OpenBLAS), found once."""
+    return threadpoolctl.ThreadpoolController()
+
+
 @contextlib.contextmanager
 def _threads_for(work: int, device: torch.device):
-    """Run CPU fits on one torch thread where more would not help; restore the caller's count.
+    """Run a CPU fit on one thread where more would not help; restore the caller's counts.
 
-    Two cases. Small problems (below :data:`SMALL_WORK`): their ops are too short for OpenMP.
-    And every problem whose matrix products go through numpy's BLAS (OpenBLAS, on CPUs where
-    torch's MKL is slow: :func:`~bayes_mech.mixture._gemm.numpy_blas`): OpenBLAS keeps its own
-    threads, and they and torch's OpenMP threads spin-wait after each op for their next one, so
-    with both pools as wide as the machine each pool's parallel ops wait for the other's spinning
-    threads to give up a core. On the project's 2-core AMD EPYC (10 EM iterations, B = 16
-    members, K = 10, d = 16 full, N = 20,000) a fit took 11.3 s with both pools at two threads
-    and 1.36 s with torch's at one (the products keep OpenBLAS's two); the paper's A.1 shape
-    (B = 64, K = 6, d = 2) 0.50 s and 0.33 s; a diagonal d = 784 fit 1.91 s and 1.07 s.
+    torch's OpenMP threads and OpenBLAS's threads (the products on CPUs where torch's MKL is
+    slow: :func:`~bayes_mech.mixture._gemm.numpy_blas`) both spin-wait after an op for the
+    next one. An op that needs two threads while the other core is busy (with the other pool's
+    spinning thread, or with another program) waits for a scheduler time slice, and EM's ops
+    are short. So torch's ops run on one thread below :data:`SMALL_WORK` and always where the
+    products use numpy's BLAS, and OpenBLAS's below :data:`BLAS_THREAD_WORK` (scikit-learn's
+    k-means limits BLAS to one thread in its loop for the same reason). Measured on the
+    project's 2-core AMD EPYC: a (N = 20,000, B = 16, K = 10, d = 16 full) fit of 10 iterations
+    took 11.3 s with both pools at two threads and 1.36 s with torch's at one; with the other
+    core busy with a second program, the learner's per-draw selection on the 8x8 digits
+    (``n_components="bic_eff"``, ``covariance_type="auto"``, S = 8) took 52.9 s with OpenBLAS at
+    two threads and 11.4 s at one. The price on an idle machine: 20.4 s against 25.7 s for the
+    same fit at S = 32, and 2.0-2.5 s against 2.0-2.8 s for the paper's A.1 (S = 32).
     """
     before = torch.get_num_threads()
-    small = work < SMALL_WORK or _gemm.numpy_blas()
-    single = device.type == "cpu" and small and before > 1
+    cpu = device.type == "cpu"
+    single = cpu and before > 1 and (work < SMALL_WORK or _gemm.numpy_blas())
+    blas_single = cpu and _gemm.numpy_blas() and work < BLAS_THREAD_WORK
     if single:
         torch.set_num_threads(1)
+    blas = _blas_pools().limit(limits=1, user_api="blas") if blas_single else None
     try:
-        yield
+        with blas or contextlib.nullcontext():
+            yield
     finally:
         if single:
             torch.set_num_threads(before)
@@ -226,10 +251,17 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
                 f"{int(n_positive.min())}{where} (n_samples = {n_samples}); lower n_components."
             )
         device = resolve_device(self.device)
-        kw = {"dtype": self.dtype, "device": device}
         # Rows that no member weights cannot change any fit; dropping them saves their cost.
         keep = W.sum(0) > 0
         X, W = X[keep], W[:, keep]
+        work = X.shape[0] * self.n_init * W.shape[0] * K * n_features
+        with _threads_for(work, device):  # the whole fit: setup, EM and bookkeeping
+            return self._fit_rows(X, W, batched, device)
+
+    def _fit_rows(self, X, W, batched, device):
+        """:meth:`fit` on checked rows ``X`` and weights ``W`` (B, N), every row weighted."""
+        K, n_features = self.n_components, X.shape[1]
+        kw = {"dtype": self.dtype, "device": device}
         rng = check_random_state(self.random_state)
         means0 = self._initial_means(X, W, rng)  # (n_init, B, K, d)
         center = X.mean(0)  # work in centred coordinates: smaller moments, less cancellation
@@ -246,11 +278,9 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
             torch.as_tensor(means0 - center, **kw).reshape(n_init * n_batch, K, n_features),
             cov_global.repeat(n_init, 1, 1),
         )
-        work = Xc.shape[0] * n_init * n_batch * K * n_features
-        with _threads_for(work, device):
-            params, lb, history, n_iter, converged, change = self._run_em(
-                Xc, Ws.repeat(n_init, 1), params
-            )
+        params, lb, history, n_iter, converged, change = self._run_em(
+            Xc, Ws.repeat(n_init, 1), params
+        )
         # n_init restarts: keep the best lower bound per batch member.
         # Bookkeeping lives on the CPU; parameters stay on the fit's device.
         lb, change = lb.cpu(), change.cpu()

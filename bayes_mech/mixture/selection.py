@@ -11,10 +11,12 @@ from bayes_mech._validation import (
     check_positive_int,
     check_random_state,
     check_sample_weight,
+    resolve_device,
     seed_from,
 )
 from bayes_mech.mixture._base import (
     _check_X,
+    _threads_for,
     canonical_order,
     kish_ess,
     weighted_kmeans_plusplus,
@@ -224,7 +226,11 @@ def select_n_components(
         # Its own stream: the starts (and so "bic"/"aic") see the same draws as without "cv".
         cv = HeldOutDeviance(X, W, n_folds, np.random.RandomState(seed_from(random_state) + 1))
     scan = _Scan(X, W, weights, cands, criterion, n_positive, patience, starts, random_state, cv)
-    scores = np.stack([scan.run(ctype, mixture_kwargs) for ctype in types], axis=1)  # (B, T, C)
+    # The fits, starts and scores on the threads a fit of the largest K would use (each fit
+    # sets them again; scoring and k-means++ run between fits).
+    work = X.shape[0] * W.shape[0] * k_max * X.shape[1]
+    with _threads_for(work, resolve_device(mixture_kwargs.get("device"))):
+        scores = np.stack([scan.run(ctype, mixture_kwargs) for ctype in types], axis=1)
     if cv is None:
         best = np.argmin(scores.reshape(W.shape[0], -1), axis=1)
     else:
