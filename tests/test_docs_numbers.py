@@ -280,3 +280,41 @@ def test_auto_rule_docstring_figures_come_from_the_calibration_run():
     assert cw == _range([v for (name, n), v in rows.items() if name == "cwgmm" and n >= 2000], 2)
     gf = _figures(text, rf"where the g-formula's was {NUM}-{NUM}")
     assert gf == _range([v for (name, _), v in rows.items() if name == "gformula"], 2)
+
+
+def test_choosing_k_six_seed_synthetic_figures():
+    paragraph = _paragraph("concepts/choosing-k.md", "Over six seeds")
+    result = results_json("selection_synth")
+    summary = result["summary"]
+    seeds_run = {r["seed"] for r in result["records"] if not r.get("true_k_only")}
+    assert seeds_run == set(range(WORDS["six"]))
+    eff32, eff64 = _figures(paragraph, rf"are {NUM} pt in 32 dimensions and {NUM} pt in 64")
+    assert (eff32, eff64) == tuple(
+        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+    )
+    found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
+    report = (RESULTS / "selection_synth.md").read_text(encoding="utf-8")
+    for d in (32, 64):
+        assert f"- synth-{d}, bic_eff/auto: {found} of {seeds}" in report
+        assert f"- synth-{d}, bic/full: 0 of {seeds}" in report
+    def32, def64 = _figures(paragraph, rf"the default's are {NUM} and {NUM} pt")
+    assert (def32, def64) == tuple(
+        f"{-100 * summary[f'synth-{d}']['gap_bic/full']:.2f}" for d in (32, 64)
+    )
+    k1 = (
+        summary["synth-32"]["settings"]["bic/full"]["k"]
+        + summary["synth-64"]["settings"]["bic/full"]["k"]
+    )
+    assert {k for pair in k1 for k in pair} == {1}  # "K = 1 in every seed"
+    diag4, tied4, diag8 = _figures(
+        paragraph,
+        rf"four diagonal components \(the generating structure\) train a classifier to {NUM} %, "
+        rf"four tied ones to {NUM} % and eight diagonal ones to {NUM} %",
+    )
+    settings = summary["synth-64"]["settings"]
+    assert summary["synth-64"]["best_fixed"] == "K=4/tied"
+    assert (diag4, tied4, diag8) == tuple(
+        f"{100 * settings[key]['accuracy']:.2f}" for key in ("K=4/diag", "K=4/tied", "K=8/diag")
+    )
+    _only(paragraph, {eff32, eff64, found, seeds, def32, def64, diag4, tied4, diag8, "1"},
+          {"32", "64"})  # fmt: skip
