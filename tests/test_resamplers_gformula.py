@@ -517,3 +517,34 @@ def test_capped_k_scan_decides_k_equals_one_as_the_full_scan(a2_gformula):
         assert capped.max() <= 1 + PATIENCE
         assert (capped_res._selected is None) == bool(np.any(capped > 1))
     assert np.all(full > 1)  # the bent x needs several components: both scans say so
+
+
+def test_auto_runs_the_cwgmm_on_weights_of_finite_variance_and_says_so():
+    """Uniform weights (k-hat far below 0.5): the CW-GMM runs without consulting the g-formula,
+    and the reason gives the rule and the numbers."""
+    from bayes_mech.resamplers import AutoResampler, FrontDoorProblem
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 300)
+    z = rng.integers(0, 2, 600)
+    X = rng.normal(size=(600, 2))
+    mech = CategoricalMechanism().fit(y, z)
+    flat = torch.full((1, 2, 600), -np.log(600.0), dtype=torch.float64)
+    flat += 0.05 * torch.as_tensor(rng.normal(size=(1, 2, 600)))  # light-tailed, finite k-hat
+    problem = FrontDoorProblem(
+        X, y, z, mech, mech.posterior_mean(), np.array([0, 1]), flat,
+        torch.full((1, 600), -np.log(600.0), dtype=torch.float64),
+        bm.weight_diagnostics(flat, [0, 1]),
+    )  # fmt: skip
+    auto = AutoResampler(n_components=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FrontDoorWeightWarning)
+        rows = auto.resample(problem, 50, random_state=0)
+    assert auto.chosen_.name == "cwgmm" and rows.shape == (1, 2, 50, 2)
+    diag = problem.weight_diagnostics
+    khat, ess = float(diag["khat"].max()), float(diag["ess_fraction"].min())
+    assert khat < 0.5 and ess > 0.99
+    assert auto.reason_ == (
+        "front-door weights reliable, with finite variance (k-hat <= 0.5): max k-hat "
+        f"{khat:.2f}, min ESS/N {ess:.3f} (medians over draws)"
+    )

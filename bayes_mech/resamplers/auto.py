@@ -75,17 +75,24 @@ def weights_are_reliable(diag: xr.Dataset, max_khat: float = MAX_KHAT) -> tuple[
     >>> ok, why.split(":")[0]
     (False, 'front-door weights unreliable (ESS/N < 0.01)')
     """
-    khat = diag["khat"].median("draw").values
-    ess = diag["ess_fraction"].median("draw").values
-    worst_k = float(np.nanmax(khat)) if np.isfinite(khat).any() else float("nan")
-    worst_ess = float(np.min(ess))
+    worst_k, worst_ess, numbers = _worst_diagnostics(diag)
     heavy = bool(np.isfinite(worst_k) and worst_k > max_khat)
     thin = worst_ess < MIN_ESS_FRACTION
-    numbers = f"max k-hat {worst_k:.2f}, min ESS/N {worst_ess:.3f} (medians over draws)"
     if heavy or thin:
         failed = [f"k-hat > {max_khat}"] * heavy + [f"ESS/N < {MIN_ESS_FRACTION}"] * thin
         return False, f"front-door weights unreliable ({' and '.join(failed)}): {numbers}"
     return True, f"front-door weights reliable: {numbers}"
+
+
+def _worst_diagnostics(diag: xr.Dataset) -> tuple[float, float, str]:
+    """The largest k-hat and smallest ESS/N over intervention values (each the median over
+    draws), and the two in words."""
+    khat = diag["khat"].median("draw").values
+    ess = diag["ess_fraction"].median("draw").values
+    worst_k = float(np.nanmax(khat)) if np.isfinite(khat).any() else float("nan")
+    worst_ess = float(np.min(ess))
+    numbers = f"max k-hat {worst_k:.2f}, min ESS/N {worst_ess:.3f} (medians over draws)"
+    return worst_k, worst_ess, numbers
 
 
 class AutoResampler(MixtureResampler):
@@ -119,17 +126,21 @@ class AutoResampler(MixtureResampler):
             diag = weight_diagnostics(problem.log_weights)
         finite, _ = weights_are_reliable(diag, FINITE_VARIANCE_KHAT)
         reliable, reason = weights_are_reliable(diag)
+        numbers = _worst_diagnostics(diag)[2]
         if finite:
+            reason = (
+                f"front-door weights reliable, with finite variance "
+                f"(k-hat <= {FINITE_VARIANCE_KHAT}): {numbers}"
+            )
             return self._run(
-                CWGMMResampler(**self.mixture_params()),
-                reason.replace("reliable:", "reliable, with finite variance (k-hat <= 0.5):"),
-                problem, n_samples, random_state,
-            )  # fmt: skip
+                CWGMMResampler(**self.mixture_params()), reason, problem, n_samples, random_state
+            )
         if reliable:
-            reason = reason.replace(
-                "reliable:", "usable but of infinite variance (k-hat > 0.5), where the members' "
-                "bootstrap spread understates their error:",
-            )  # fmt: skip
+            reason = (
+                f"front-door weights usable but of infinite variance (k-hat > "
+                f"{FINITE_VARIANCE_KHAT}), where the members' bootstrap spread understates "
+                f"their error: {numbers}"
+            )
         gformula = GFormulaResampler(**self.mixture_params())
         try:
             ks = (
