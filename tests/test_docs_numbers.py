@@ -318,3 +318,12 @@ def test_choosing_k_six_seed_synthetic_figures():
     )
     _only(paragraph, {eff32, eff64, found, seeds, def32, def64, diag4, tied4, diag8, "1"},
           {"32", "64"})  # fmt: skip
+
+
+def test_user_guide_auto_rule_thresholds_are_the_code_s():
+    from bayes_mech.resamplers.auto import FINITE_VARIANCE_KHAT
+    from bayes_mech.weights import MAX_KHAT
+
+    paragraph = _paragraph("user-guide.md", "- `resampler`: how deconfounded rows are drawn.")
+    finite, usable = re.findall(rf"k-hat at most {NUM}", paragraph)
+    assert (float(finite), float(usable)) == (FINITE_VARIANCE_KHAT, MAX_KHAT)
