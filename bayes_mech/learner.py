@@ -28,6 +28,7 @@ from bayes_mech._features import FeatureSpaceMixin
 from bayes_mech._labels import LabelsMixin
 from bayes_mech._learner_checks import LearnerChecksMixin
 from bayes_mech._reporting import ReportingMixin
+from bayes_mech._threads import one_thread
 from bayes_mech._validation import (
     check_random_state,
 )
@@ -46,6 +47,11 @@ from bayes_mech.weights import (
 )
 
 __all__ = ["MechanismLearner"]
+
+#: Below this many elements in S x N x d the weights and resampling stages run on one thread per
+#: pool (bayes_mech._threads). On the project's 2-core AMD EPYC with the other core busy, A.1's
+#: weights stage (N = 2000, S = 32) took 0.5-1.5 s on two threads and 0.1 s on one.
+SMALL_STAGE_WORK = 2**22
 
 
 class MechanismLearner(
@@ -267,7 +273,10 @@ class MechanismLearner(
         try:
             with self._stage("mechanism", bar):
                 self._fit_mechanism(y, z, seeds, C)
-            with self._stage("weights", bar):
+            # Small problems: the stages' short ops on one thread per pool (bayes_mech._threads);
+            # the mixtures decide for themselves inside larger ones.
+            small = S * N * max(1, X.shape[1]) < SMALL_STAGE_WORK
+            with self._stage("weights", bar), one_thread(small, user_api="blas"):
                 row_lw = self._row_log_weights(S, N, seeds["bootstrap"])
                 problem = self._front_door_problem(X, y, z, row_lw, C)
             name = self.resampler
@@ -277,7 +286,7 @@ class MechanismLearner(
                 resampler = RESAMPLERS[name](**self._resampler_params(name))
                 problem.X = self._map_features(X, name)
             per_value, n_holdout = self._sample_sizes(N)
-            with self._stage(name, bar):
+            with self._stage(name, bar), one_thread(small, user_api="blas"):
                 samples = resampler.resample(
                     problem, per_value + n_holdout, random_state=seeds["gmm"]
                 )

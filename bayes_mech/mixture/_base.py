@@ -19,20 +19,19 @@ frozen and it drops out of the remaining iterations.
 from __future__ import annotations
 
 import contextlib
-import functools
 import numbers
 import warnings
 from typing import ClassVar
 
 import numpy as np
 import sklearn
-import threadpoolctl
 import torch
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils.validation import check_is_fitted
 
 from bayes_mech._stratified import antithetic_normals, golden_uniforms, inverse_cdf
+from bayes_mech._threads import thread_pools
 from bayes_mech._validation import (
     check_array,
     check_option,
@@ -84,7 +83,7 @@ def weighted_kmeans_plusplus(
     # Many short distance products: OpenBLAS on one thread, as in the EM (see _threads_for).
     with (
         sklearn.config_context(skip_parameter_validation=True, assume_finite=True),
-        _blas_pools().limit(limits=1, user_api="blas"),
+        thread_pools().limit(limits=1, user_api="blas"),
     ):
         centers, _ = kmeans_plusplus(
             X[rows], n_clusters, sample_weight=weights[rows], random_state=rng
@@ -107,12 +106,6 @@ SMALL_WORK = 2**21
 #: threads: each product then runs long enough (milliseconds) that a wait for a core is small
 #: beside it. Below, OpenBLAS runs on one thread (see :func:`_threads_for`).
 BLAS_THREAD_WORK = 2**26
-
-
-@functools.cache
-def _blas_pools() -> threadpoolctl.ThreadpoolController:
-    """The BLAS libraries loaded in this process (numpy's and scipy's OpenBLAS), found once."""
-    return threadpoolctl.ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -139,7 +132,7 @@ def _threads_for(work: int, device: torch.device):
     blas_single = cpu and _gemm.numpy_blas() and work < BLAS_THREAD_WORK
     if single:
         torch.set_num_threads(1)
-    blas = _blas_pools().limit(limits=1, user_api="blas") if blas_single else None
+    blas = thread_pools().limit(limits=1, user_api="blas") if blas_single else None
     try:
         with blas or contextlib.nullcontext():
             yield
