@@ -548,3 +548,22 @@ def test_auto_runs_the_cwgmm_on_weights_of_finite_variance_and_says_so():
         "front-door weights reliable, with finite variance (k-hat <= 0.5): max k-hat "
         f"{khat:.2f}, min ESS/N {ess:.3f} (medians over draws)"
     )
+
+
+def test_reliability_words_for_weights_of_a_few_values():
+    """A discrete z gives weights of a few values: arviz fits no tail (k-hat NaN), which is no
+    heavy tail; the reason says so instead of printing 'k-hat nan'."""
+    from bayes_mech.resamplers.auto import weights_are_reliable
+
+    lw = torch.zeros(4, 2, 500, dtype=torch.float64)
+    lw[:, :, :250] = 0.7
+    diag = bm.weight_diagnostics(lw)
+    assert np.isnan(diag["khat"].values).all()
+    ok, why = weights_are_reliable(diag)
+    assert ok
+    assert why == (
+        "front-door weights reliable: k-hat undefined (the largest weights are tied, as with a "
+        f"discrete z: no tail), min ESS/N {float(diag['ess_fraction'].min()):.3f} (medians over "
+        "draws)"
+    )
+    assert "nan" not in why

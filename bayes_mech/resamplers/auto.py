@@ -91,7 +91,11 @@ def _worst_diagnostics(diag: xr.Dataset) -> tuple[float, float, str]:
     ess = diag["ess_fraction"].median("draw").values
     worst_k = float(np.nanmax(khat)) if np.isfinite(khat).any() else float("nan")
     worst_ess = float(np.min(ess))
-    numbers = f"max k-hat {worst_k:.2f}, min ESS/N {worst_ess:.3f} (medians over draws)"
+    if np.isfinite(worst_k):
+        tail = f"max k-hat {worst_k:.2f}"
+    else:  # arviz fits no Pareto tail to tied largest weights (a discrete z): none is heavy
+        tail = "k-hat undefined (the largest weights are tied, as with a discrete z: no tail)"
+    numbers = f"{tail}, min ESS/N {worst_ess:.3f} (medians over draws)"
     return worst_k, worst_ess, numbers
 
 
