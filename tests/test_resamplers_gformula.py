@@ -425,9 +425,22 @@ def test_dict_n_components_is_refused():
         fit_quietly(learner, X, y, z.astype(float))
 
 
+def _categorical_problem(X, y, z, mech, log_weights, diagnosed):
+    """A one-draw front-door problem on values [0, 1] with uniform row weights, its weight
+    diagnostics computed from ``diagnosed``."""
+    from bayes_mech.resamplers import FrontDoorProblem
+
+    n = len(y)
+    return FrontDoorProblem(
+        X, y, z, mech, mech.posterior_mean(), np.array([0, 1]), log_weights,
+        torch.full((1, n), -np.log(float(n)), dtype=torch.float64),
+        bm.weight_diagnostics(diagnosed, [0, 1]),
+    )  # fmt: skip
+
+
 def test_auto_falls_back_to_the_cwgmm_when_the_g_formula_cannot_run():
     """Weights that fail PSIS and an empty (y', z) cell: auto says why and runs the CW-GMM."""
-    from bayes_mech.resamplers import AutoResampler, FrontDoorProblem
+    from bayes_mech.resamplers import AutoResampler
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 300)
@@ -437,11 +450,7 @@ def test_auto_falls_back_to_the_cwgmm_when_the_g_formula_cannot_run():
     lw = bm.frontdoor_log_weights(mech, y, z, [0, 1])
     heavy = torch.zeros(1, 2, 600, dtype=torch.float64)
     heavy[:, :, :3] = 12.0  # diagnostics of weights resting on three rows
-    problem = FrontDoorProblem(
-        X, y, z, mech, mech.posterior_mean(), np.array([0, 1]), lw,
-        torch.full((1, 600), -np.log(600.0), dtype=torch.float64),
-        bm.weight_diagnostics(heavy, [0, 1]),
-    )  # fmt: skip
+    problem = _categorical_problem(X, y, z, mech, lw, heavy)
     auto = AutoResampler(n_components=1)
     with pytest.warns(
         FrontDoorWeightWarning, match="the g-formula cannot run: the g-formula needs"
@@ -522,7 +531,7 @@ def test_capped_k_scan_decides_k_equals_one_as_the_full_scan(a2_gformula):
 def test_auto_runs_the_cwgmm_on_weights_of_finite_variance_and_says_so():
     """Uniform weights (k-hat far below 0.5): the CW-GMM runs without consulting the g-formula,
     and the reason gives the rule and the numbers."""
-    from bayes_mech.resamplers import AutoResampler, FrontDoorProblem
+    from bayes_mech.resamplers import AutoResampler
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 300)
@@ -531,11 +540,7 @@ def test_auto_runs_the_cwgmm_on_weights_of_finite_variance_and_says_so():
     mech = CategoricalMechanism().fit(y, z)
     flat = torch.full((1, 2, 600), -np.log(600.0), dtype=torch.float64)
     flat += 0.05 * torch.as_tensor(rng.normal(size=(1, 2, 600)))  # light-tailed, finite k-hat
-    problem = FrontDoorProblem(
-        X, y, z, mech, mech.posterior_mean(), np.array([0, 1]), flat,
-        torch.full((1, 600), -np.log(600.0), dtype=torch.float64),
-        bm.weight_diagnostics(flat, [0, 1]),
-    )  # fmt: skip
+    problem = _categorical_problem(X, y, z, mech, flat, flat)
     auto = AutoResampler(n_components=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FrontDoorWeightWarning)
