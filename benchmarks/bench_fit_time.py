@@ -78,7 +78,9 @@ def format_md(result: dict) -> str:
         f"(S = 32, resampler auto, K by BIC per draw) on A.1 with N = {cfg['n_samples']}, "
         f"{len(result['records'])} seeds after one warm-up fit.",
         "",
-        "| seed | wall s | load before | resampler | K | " + " | ".join(s["stages_median_s"]) + " |",
+        "| seed | wall s | load before | resampler | K | "
+        + " | ".join(s["stages_median_s"])
+        + " |",
         "|---" * (5 + len(s["stages_median_s"])) + "|",
     ]
     for r in result["records"]:
