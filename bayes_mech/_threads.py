@@ -16,7 +16,9 @@ import functools
 import threadpoolctl
 import torch
 
-__all__ = ["one_thread", "thread_pools"]
+from bayes_mech._validation import check_positive_int
+
+__all__ = ["native_threads", "one_thread", "thread_pools", "torch_threads"]
 
 
 @functools.cache
@@ -26,17 +28,32 @@ def thread_pools() -> threadpoolctl.ThreadpoolController:
 
 
 @contextlib.contextmanager
-def one_thread(enabled: bool = True, *, user_api: str | None = None):
-    """Run the block with torch's intra-op pool and the native pools (``user_api``: ``"blas"``,
-    ``"openmp"`` or ``None`` for both) at one thread; restore every count afterwards. With
-    ``enabled=False`` the block runs unchanged."""
-    if not enabled:
+def torch_threads(n_threads):
+    """Run the block with ``n_threads`` torch intra-op threads (None: unchanged), then restore."""
+    if n_threads is None:
         yield
         return
+    n_threads = check_positive_int(n_threads, "num_threads")
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n_threads)
     try:
-        with thread_pools().limit(limits=1, user_api=user_api):
-            yield
+        yield
     finally:
         torch.set_num_threads(before)
+
+
+def native_threads(n_threads, user_api: str | None = None):
+    """The native pools (``user_api``: ``"blas"``, ``"openmp"`` or ``None`` for both) at
+    ``n_threads`` for the block (None: unchanged), restored afterwards."""
+    if n_threads is None:
+        return contextlib.nullcontext()
+    return thread_pools().limit(limits=n_threads, user_api=user_api)
+
+
+@contextlib.contextmanager
+def one_thread(enabled: bool = True, *, user_api: str | None = None):
+    """Run the block with torch's intra-op pool and the native pools of ``user_api`` at one
+    thread; restore every count afterwards. With ``enabled=False`` the block runs unchanged."""
+    n_threads = 1 if enabled else None
+    with torch_threads(n_threads), native_threads(n_threads, user_api):
+        yield

@@ -14,12 +14,12 @@ import pytest
 from conftest import scale
 from scipy import stats
 
+from bayes_mech._threads import torch_threads
 from bayes_mech.mechanisms import (
     CategoricalMechanism,
     GaussianMechanism,
     LinearGaussianMechanism,
 )
-from bayes_mech.mechanisms._utils import torch_threads
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pyro
 import torch
 
-from bayes_mech._validation import as_numpy, check_positive_int, seed_from
+from bayes_mech._validation import as_numpy, seed_from
 
 __all__ = [
     "check_positive_float",
@@ -18,7 +18,6 @@ __all__ = [
     "gaussian_log_prob_grid",
     "seeded",
     "to_inference_data",
-    "torch_threads",
 ]
 
 
@@ -39,21 +38,6 @@ def seeded(random_state):
         finally:
             np.random.set_state(np_state)  # noqa: NPY002
             random.setstate(py_state)
-
-
-@contextmanager
-def torch_threads(n_threads):
-    """Run the block with ``n_threads`` torch intra-op threads (None: unchanged), then restore."""
-    if n_threads is None:
-        yield
-        return
-    n_threads = check_positive_int(n_threads, "num_threads")
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def check_positive_float(value, name: str, *, minimum: float = 0.0) -> float:

@@ -14,6 +14,7 @@ from pyro.infer.autoguide import AutoGuide, AutoMultivariateNormal
 from pyro.ops.stats import split_gelman_rubin
 from pyro.poutine.util import site_is_subsample
 
+from bayes_mech._threads import torch_threads
 from bayes_mech._validation import (
     as_numpy,
     check_option,
@@ -25,7 +26,6 @@ from bayes_mech.mechanisms._utils import (
     check_positive_float,
     seeded,
     to_inference_data,
-    torch_threads,
 )
 from bayes_mech.mechanisms.base import Draws, Mechanism
 

@@ -31,7 +31,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.utils.validation import check_is_fitted
 
 from bayes_mech._stratified import antithetic_normals, golden_uniforms, inverse_cdf
-from bayes_mech._threads import thread_pools
+from bayes_mech._threads import native_threads, torch_threads
 from bayes_mech._validation import (
     check_array,
     check_option,
@@ -83,7 +83,7 @@ def weighted_kmeans_plusplus(
     # Many short distance products: OpenBLAS on one thread, as in the EM (see _threads_for).
     with (
         sklearn.config_context(skip_parameter_validation=True, assume_finite=True),
-        thread_pools().limit(limits=1, user_api="blas"),
+        native_threads(1, "blas"),
     ):
         centers, _ = kmeans_plusplus(
             X[rows], n_clusters, sample_weight=weights[rows], random_state=rng
@@ -126,19 +126,11 @@ def _threads_for(work: int, device: torch.device):
     two threads and 11.4 s at one. The price on an idle machine: 20.4 s against 25.7 s for the
     same fit at S = 32, and 2.0-2.5 s against 2.0-2.8 s for the paper's A.1 (S = 32).
     """
-    before = torch.get_num_threads()
     cpu = device.type == "cpu"
-    single = cpu and before > 1 and (work < SMALL_WORK or _gemm.numpy_blas())
+    single = cpu and (work < SMALL_WORK or _gemm.numpy_blas())
     blas_single = cpu and _gemm.numpy_blas() and work < BLAS_THREAD_WORK
-    if single:
-        torch.set_num_threads(1)
-    blas = thread_pools().limit(limits=1, user_api="blas") if blas_single else None
-    try:
-        with blas or contextlib.nullcontext():
-            yield
-    finally:
-        if single:
-            torch.set_num_threads(before)
+    with torch_threads(1 if single else None), native_threads(1 if blas_single else None, "blas"):
+        yield
 
 
 # -- one-place parameter validation -----------------------------------------------------------

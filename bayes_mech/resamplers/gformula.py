@@ -166,10 +166,13 @@ class GFormulaResampler(MixtureResampler):
                 f"g-formula cell {self.cell_labels_[c]}; each cell's mixture needs at least as "
                 "many rows as components. Use fewer components or n_components='bic'."
             )
-        if capped and np.any(self.n_components_ > 1):
-            self._selected = None  # K > 1 somewhere: the capped scan is not the full choice
-            return self.n_components_
-        self._selected = (problem, random_state, V, center, spread, cells, counts, member, g)
+        # K > 1 somewhere after a capped scan: not the full choice, so resample() selects anew.
+        full_choice = not (capped and np.any(self.n_components_ > 1))
+        self._selected = (
+            (problem, random_state, V, center, spread, cells, counts, member, g)
+            if full_choice
+            else None
+        )
         return self.n_components_
 
     def _fit(self, problem: FrontDoorProblem, random_state) -> None:
