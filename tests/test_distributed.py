@@ -31,6 +31,15 @@ def _fit(data, **kw):
         return learner.fit(X, y, z)
 
 
+# joblib's dask backend keys its argument cache by id() and deletes the key from a weakref
+# callback; when the garbage collector runs that callback after the id has been reused the
+# deletion raises KeyError inside the callback (seen once in a full run on a loaded machine,
+# passing on re-runs). It is joblib's bookkeeping, not this library's results: only that
+# callback's unraisable exception is ignored.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in.*_WeakKeyDictionary.*on_destroy"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
 def test_dask_backend_gives_identical_predictions():
     from joblib import parallel_config
 
