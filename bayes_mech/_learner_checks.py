@@ -34,7 +34,7 @@ class LearnerChecksMixin:
                 "estimator must be a scikit-learn estimator with fit and predict; got "
                 f"{type(self.estimator).__name__}."
             )
-        for name in ("progress", "covariates_as_features"):
+        for name in ("progress", "covariates_as_features", "partial_pooling"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         check_positive_int(self.n_draws, "n_draws", minimum=1)

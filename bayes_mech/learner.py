@@ -104,6 +104,13 @@ class MechanismLearner(
         model of ``x | y', z`` is linear-Gaussian and calibrated, and otherwise the CW-GMM with
         a warning (:class:`~bayes_mech.resamplers.AutoResampler`). ``resampler_`` and
         ``resampler_reason_`` say which ran and why.
+    partial_pooling : bool, default=False
+        CW-GMM only: shrink every component mean towards the same component's mean under the
+        draw's other intervention values by empirical Bayes, per feature, so that features the
+        intervention does not move share one mean estimated from all values' rows instead of
+        each value's own noisy one, which members would learn as a causal difference
+        (:mod:`bayes_mech.resamplers._pooling`; values with the same K and structure in a
+        draw). ``resampler_.pooled_share_draws_`` says how much was pooled.
     weight_smoothing : None or "psis", default=None
         Pareto-smooth the log-weights before use.
     data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"
@@ -195,6 +202,7 @@ class MechanismLearner(
         n_samples=None,
         covariance_type="full",
         resampler="auto",
+        partial_pooling=False,
         weight_smoothing=None,
         data_uncertainty="bayesian_bootstrap",
         feature_map=None,
@@ -212,6 +220,7 @@ class MechanismLearner(
         self.n_samples = n_samples
         self.covariance_type = covariance_type
         self.resampler = resampler
+        self.partial_pooling = partial_pooling
         self.weight_smoothing = weight_smoothing
         self.data_uncertainty = data_uncertainty
         self.feature_map = feature_map
@@ -352,7 +361,8 @@ class MechanismLearner(
     def _resampler_params(self, name: str) -> dict:
         if not issubclass(RESAMPLERS[name], MixtureResampler):
             return {}  # the causal bootstrap resamples rows: there are no mixtures to shape
-        return {k: getattr(self, k) for k in ("n_components", "covariance_type", "device")}
+        names = ("n_components", "covariance_type", "device", "partial_pooling")
+        return {k: getattr(self, k) for k in names}
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
         self.resampler_reason_ = getattr(resampler, "reason_", "chosen by the user")

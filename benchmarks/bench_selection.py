@@ -106,7 +106,7 @@ def load(name: str, seed: int, mnist_dir=None):
     return (tr.X, tr.y, tr.z), (te.X, te.y), KNeighborsClassifier(), fmap
 
 
-def fit_one(data, estimator, fmap, n_components, covariance_type, S, seed):
+def fit_one(data, estimator, fmap, n_components, covariance_type, S, seed, pooling=False):
     import bayes_mech as bm
 
     (X, y, z), (Xt, yt) = data
@@ -119,6 +119,7 @@ def fit_one(data, estimator, fmap, n_components, covariance_type, S, seed):
             n_components=n_components,
             covariance_type=covariance_type,
             resampler="cwgmm",
+            partial_pooling=pooling,
             feature_map=fmap,
             progress=False,
             random_state=seed,
@@ -173,7 +174,9 @@ def format_md(result: dict) -> str:
         "",
         f"Command: `{result['command']}`; date {result['date']}; {m['summary']}; load "
         f"{m['load_average']}; run time {result.get('run_time_s', 0):.0f} s; "
-        f"S = {result['config']['S']} draws, resampler cwgmm.",
+        f"S = {result['config']['S']} draws, resampler cwgmm"
+        + (", partial pooling of the means" if result["config"].get("partial_pooling") else "")
+        + ".",
         "",
         "| data set | setting | accuracy % | gap to best fixed (pt) | K chosen (per value, "
         "per seed) | structure | fit s |",
@@ -235,6 +238,9 @@ def parse_args(argv=None):
     p.add_argument("--render", action="store_true")
     p.add_argument("--no-grid", action="store_true", help="skip the fixed (K, structure) grid")
     p.add_argument(
+        "--partial-pooling", action="store_true", help="every setting with partial_pooling=True"
+    )
+    p.add_argument(
         "--merge", nargs="+", type=Path,
         help="combine the .json of runs (e.g. new settings with --no-grid and an earlier grid)",
     )  # fmt: skip
@@ -278,6 +284,7 @@ def main(argv=None) -> dict:
         "grid_k": [int(k) for k in args.grid_k.split(",")] if not q else [2, 4],
         "S": args.draws if not q else 4,
         "automatic": args.automatic.split(","),
+        "partial_pooling": bool(args.partial_pooling),
     }
     result = run_record(cfg, sys.argv)
     start = time.perf_counter()
@@ -290,7 +297,10 @@ def main(argv=None) -> dict:
             if grid_seed and not args.no_grid:
                 settings.update({f"K={k}/{s}": (k, s) for s in STRUCTURES for k in cfg["grid_k"]})
             for key, (k, structure) in settings.items():
-                rec = fit_one((train, test), estimator, fmap, k, structure, cfg["S"], seed)
+                rec = fit_one(
+                    (train, test), estimator, fmap, k, structure, cfg["S"], seed,
+                    cfg["partial_pooling"],
+                )  # fmt: skip
                 rec.update(dataset=name, seed=seed, setting=key, true_k_only=not grid_seed)
                 result["records"].append(rec)
                 print(

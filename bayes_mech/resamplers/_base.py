@@ -177,12 +177,18 @@ class MixtureResampler(Resampler):
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
         ``"auto"``: chosen with K (see each resampler).
     device : str or torch.device, optional
+    partial_pooling : bool, default=False
+        CW-GMM only: shrink each draw's component means across intervention values by
+        empirical Bayes (:mod:`bayes_mech.resamplers._pooling`); the g-formula ignores it.
     """
 
-    def __init__(self, n_components="bic", covariance_type="full", device=None):
+    def __init__(
+        self, n_components="bic", covariance_type="full", device=None, partial_pooling=False
+    ):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.device = device
+        self.partial_pooling = partial_pooling
 
     def mixture_params(self) -> dict:
         """The constructor's arguments, to build another mixture resampler alike."""
@@ -190,4 +196,5 @@ class MixtureResampler(Resampler):
             "n_components": self.n_components,
             "covariance_type": self.covariance_type,
             "device": self.device,
+            "partial_pooling": self.partial_pooling,
         }

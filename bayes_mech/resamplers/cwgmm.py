@@ -20,6 +20,7 @@ from bayes_mech._validation import (
 )
 from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
+from bayes_mech.resamplers._pooling import pool_fitted_means
 from bayes_mech.resamplers._program import CWGMMProgram, MixtureBank
 from bayes_mech.weights import normalize_log_weights
 
@@ -40,12 +41,17 @@ class CWGMMFit:
     members : list of (int, MixtureMember)
         Flat index ``s * M + m`` and the fitted mixture of every (draw, intervention).
     lower_bound, n_iter, converged : ndarray of shape (S, M)
-        EM's final weighted log-likelihood per row, iterations and convergence flag.
+        EM's final weighted log-likelihood per row, iterations and convergence flag (of the
+        fit before any partial pooling of the means).
+    pooled_share : ndarray of shape (S, M)
+        With partial pooling, each member's share of pooling (0: own means, 1: fully pooled;
+        :func:`~bayes_mech.resamplers._pooling.pool_fitted_means`); NaN where not pooled.
     """
 
     def __init__(self, shape: tuple[int, int]):
         self.shape = shape
         self.members: list = []
+        self.pooled_share = np.full(shape, np.nan)
         self.lower_bound = np.empty(shape)
         self.n_iter = np.empty(shape, dtype=np.int64)
         self.converged = np.empty(shape, dtype=bool)
@@ -81,6 +87,7 @@ def cwgmm_resample(
     covariance_type: str = "full",
     random_state=None,
     device=None,
+    partial_pooling: bool = False,
 ):
     """Fit a CW-GMM for every (draw, intervention) and draw ``n_samples`` rows from each.
 
@@ -103,6 +110,9 @@ def cwgmm_resample(
     random_state : None, int or numpy RandomState/Generator
         Seeds the EM initialisation and the sampling.
     device : str or torch.device, optional
+    partial_pooling : bool, default=False
+        Shrink each draw's component means across its intervention values by empirical Bayes
+        (:mod:`bayes_mech.resamplers._pooling`) before sampling.
 
     Returns
     -------
@@ -138,7 +148,8 @@ def cwgmm_resample(
             device=device,
         ).fit(Z, sample_weight=W[index])
         groups.append((gm, index, np.arange(index.size)))
-    return _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed)
+    pool = (W, Z) if partial_pooling else None
+    return _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed, pool)
 
 
 def _per_member(n_components, n_draws: int, n_values: int) -> np.ndarray:
@@ -148,14 +159,17 @@ def _per_member(n_components, n_draws: int, n_values: int) -> np.ndarray:
     return np.broadcast_to(ks, (n_draws, n_values)).astype(np.int64).reshape(-1)
 
 
-def _draw_from(groups, shape, n_samples, center, spread, seed):
+def _draw_from(groups, shape, n_samples, center, spread, seed, pool=None):
     """Samples and :class:`CWGMMFit` from batched mixtures fitted in standardised coordinates.
 
     ``groups`` holds ``(mixture, flat member indices s * M + m, batch positions)``: member
-    ``index[i]`` is batch member ``positions[i]`` of ``mixture``.
+    ``index[i]`` is batch member ``positions[i]`` of ``mixture``. ``pool``: ``(W, Z)``, the
+    members' weights and the standardised rows, to pool the means across values first.
     """
     n_draws, n_values = shape
     fit = CWGMMFit(shape)
+    if pool is not None:
+        fit.pooled_share = pool_fitted_means(groups, *pool, n_values).reshape(shape)
     samples = np.empty((n_draws * n_values, n_samples, center.size))
     log_jacobian = float(np.log(spread).sum())  # log p_X(x) = log p_Z(z) − Σ_j log spread_j
     for gm, index, positions in groups:
@@ -222,7 +236,16 @@ def _select(Z, weights, criterion, covariance_type, seed, device=None, candidate
 
 
 def _select_and_draw(
-    X, log_weights, criterion, n_samples, *, covariance_type, seed, device, ks=None
+    X,
+    log_weights,
+    criterion,
+    n_samples,
+    *,
+    covariance_type,
+    seed,
+    device,
+    ks=None,
+    partial_pooling=False,
 ):
     """Per-member K (and structure, for ``covariance_type="auto"``) by ``criterion``
     ("bic"/"aic"), each (draw, value) on its own weights; the selection's own fits at the
@@ -253,8 +276,9 @@ def _select_and_draw(
             gm, rows = result.fits[t, K]
             local = np.flatnonzero((k_part == K) & (t_part == t))
             groups.append((gm, members[local], np.searchsorted(rows, local)))
-    samples, fit = _draw_from(groups, (n_draws, n_values), n_samples, center, spread, sample_seed)
+    pool = (W, Z) if partial_pooling else None
     shape = (n_draws, n_values)
+    samples, fit = _draw_from(groups, shape, n_samples, center, spread, sample_seed, pool)
     return samples, fit, chosen_k.reshape(shape), chosen_t.astype(str).reshape(shape)
 
 
@@ -317,7 +341,11 @@ class CWGMMResampler(MixtureResampler):
         seed = random_state if isinstance(random_state, int) else seed_from(random_state)
         S, M = problem.log_weights.shape[:2]
         auto = self.covariance_type == "auto"
-        options = dict(covariance_type=self.covariance_type, device=self.device)
+        options = dict(
+            covariance_type=self.covariance_type,
+            device=self.device,
+            partial_pooling=self.partial_pooling,
+        )
         types = None
         X = problem.joint_rows
         if self.n_components in ("bic", "aic", "bic_eff", "cv"):
@@ -353,6 +381,7 @@ class CWGMMResampler(MixtureResampler):
         self.covariance_type_ = np.array([_mode(col) for col in types.T])
         self.n_components_draws_ = ks
         self.n_components_ = np.array([np.bincount(col).argmax() for col in ks.T])
+        self.pooled_share_draws_ = fit.pooled_share
         self.fit_ = {
             "lower_bound": fit.lower_bound,
             "n_iter": fit.n_iter,
@@ -370,6 +399,9 @@ class CWGMMResampler(MixtureResampler):
         types = getattr(self, "covariance_type_draws_", None)
         if types is not None:
             out["covariance_type"] = (np.asarray(types, dtype=str), ["intervention"])
+        share = getattr(self, "pooled_share_draws_", None)
+        if share is not None and np.isfinite(share).any():
+            out["pooled_share"] = (np.asarray(share), ["intervention"])
         return out
 
     def state_arrays(self):
@@ -378,6 +410,7 @@ class CWGMMResampler(MixtureResampler):
         out["n_components"] = np.asarray(self.n_components_)
         out["n_components_draws"] = np.asarray(self.n_components_draws_)
         out["covariance_type_draws"] = np.asarray(self.covariance_type_draws_, dtype=str)
+        out["pooled_share_draws"] = np.asarray(self.pooled_share_draws_)
         return out
 
     @classmethod
@@ -397,6 +430,8 @@ class CWGMMResampler(MixtureResampler):
         if "covariance_type_draws" in arrays:  # models saved before "auto" leave it to load()
             out.covariance_type_draws_ = arrays["covariance_type_draws"]
             out.covariance_type_ = np.array([_mode(c) for c in out.covariance_type_draws_.T])
+        shape = out.n_components_draws_.shape  # models saved before partial pooling: none
+        out.pooled_share_draws_ = arrays.get("pooled_share_draws", np.full(shape, np.nan))
         return out
 
     def describe(self, value_labels):
@@ -413,4 +448,12 @@ class CWGMMResampler(MixtureResampler):
                 share = int((types[:, m] == mode).sum())
                 part += f" {mode}" + (f" in {share}/{types.shape[0]}" if share < len(types) else "")
             parts.append(part)
-        return "K per intervention: " + ", ".join(parts)
+        line = "K per intervention: " + ", ".join(parts)
+        share = getattr(self, "pooled_share_draws_", None)
+        if share is not None and np.isfinite(share).any():
+            pooled = np.isfinite(share)
+            line += (
+                f"; means partially pooled across values in {int(pooled.any(1).sum())}/"
+                f"{share.shape[0]} draws (median pooled share {np.median(share[pooled]):.2f})"
+            )
+        return line
