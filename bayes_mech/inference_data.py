@@ -30,8 +30,9 @@ def learner_to_inference_data(learner, X=None):
     - ``sample_stats``: per (draw, intervention) the Kish ESS, ESS/N, PSIS k-hat and largest
       weight ratio of the mechanism's front-door weights, and the EM lower bound, iterations
       and convergence flag of the resampler's mixtures (per intervention for the CW-GMM, per
-      ``cell`` for the g-formula); attributes ``resampler`` and ``resampler_reason`` say which
-      sampler ran and why;
+      ``cell`` for the g-formula), with ``partial_pooling`` the CW-GMM's ``pooled_share`` (0:
+      a member kept its own means, 1: fully pooled; NaN: not pooled); attributes ``resampler``
+      and ``resampler_reason`` say which sampler ran and why;
     - ``constant_data``: the intervention values and the chosen K (per intervention or cell);
     - ``predictions`` (when ``X`` is given): each member's prediction on ``X``.
 

@@ -252,6 +252,7 @@ def main(argv=None) -> dict:
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
         result = {**parts[0], "records": [r for p in parts for r in p["records"]]}
+        result["config"] = dict(parts[0]["config"])
         result["command"] = " ; ".join(p["command"] for p in parts)
         result["date"] = " ; ".join(p["date"] for p in parts)
         result["run_time_s"] = sum(p.get("run_time_s", 0) for p in parts)
@@ -262,6 +263,10 @@ def main(argv=None) -> dict:
         result["config"]["automatic"] = list(
             dict.fromkeys(a for p in parts for a in p["config"]["automatic"])
         )
+        result["config"]["datasets"] = list(
+            dict.fromkeys(name for p in parts for name in p["config"]["datasets"])
+        )
+        result["config"]["parts"] = [p["config"] for p in parts]  # seeds etc. of each run
         result["summary"] = summarise(result["records"])
         args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         args.render = True
