@@ -114,12 +114,13 @@ def _predict(setting: str, model, X) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ one fit
-def _learner(setting, resampler, S, seed):
+def _learner(setting, resampler, S, seed, pooling=False):
     from bayes_mech import MechanismLearner
 
     return MechanismLearner(
-        _estimator(setting), n_draws=S, resampler=resampler, progress=False, random_state=seed
-    )
+        _estimator(setting), n_draws=S, resampler=resampler, partial_pooling=pooling,
+        progress=False, random_state=seed,
+    )  # fmt: skip
 
 
 def _members(setting, learner, X) -> np.ndarray:
@@ -168,11 +169,13 @@ def _clone_learner_state(learner):
     return out
 
 
-def run_one(setting, N, resampler, rep, S, points, estimand_rows, estimand_cache, mc=True):
+def run_one(
+    setting, N, resampler, rep, S, points, estimand_rows, estimand_cache, mc=True, pooling=False
+):
     """One replication: fit, compare with the estimand, return a record of numbers."""
     seed = 1000 * rep + N % 997
     X, y, z = _draw(setting, N, seed)
-    learner = _learner(setting, resampler, S, seed)
+    learner = _learner(setting, resampler, S, seed, pooling)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -460,7 +463,12 @@ def format_md(result) -> str:
         f"Machine: {m['summary']}; load average before the run {m['load_average']}  ",
         f"Run time: {result.get('run_time_s', 0) / 60:.1f} min; S = {result['config']['S']}, "
         f"{result['config']['points']} test points, estimand from "
-        f"{result['config']['estimand_rows']} interventional rows.",
+        f"{result['config']['estimand_rows']} interventional rows"
+        + (
+            "; every learner with partial_pooling=True."
+            if result["config"].get("partial_pooling")
+            else "."
+        ),
         "",
         "band = share of test points where the members' 5 %-95 % range holds the estimand "
         "(se over replications). With S members a calibrated ensemble does not reach 0.90: "
@@ -529,6 +537,9 @@ def parse_args(argv=None):
     p.add_argument("--points", type=int, default=300)
     p.add_argument("--estimand-rows", type=int, default=400_000)
     p.add_argument("--no-mc", action="store_true", help="skip the Monte Carlo refits")
+    p.add_argument(
+        "--partial-pooling", action="store_true", help="every learner with partial_pooling=True"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "calibration.md")
     p.add_argument("--render", action="store_true", help="only re-write .md/.png from .json")
@@ -576,6 +587,7 @@ def main(argv=None) -> dict:
         "points": args.points if not q else 50,
         "estimand_rows": args.estimand_rows if not q else 20_000,
         "mc": not args.no_mc,
+        "partial_pooling": bool(args.partial_pooling),
     }
     for s in cfg["settings"]:
         if s not in SETTINGS:
@@ -590,7 +602,7 @@ def main(argv=None) -> dict:
                 for resampler in cfg["resamplers"]:
                     rec = run_one(
                         setting, N, resampler, rep, cfg["S"], points, cfg["estimand_rows"],
-                        cache, mc=cfg["mc"],
+                        cache, mc=cfg["mc"], pooling=cfg["partial_pooling"],
                     )  # fmt: skip
                     result["records"].append(rec)
                     print(
