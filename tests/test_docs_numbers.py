@@ -327,3 +327,98 @@ def test_user_guide_auto_rule_thresholds_are_the_code_s():
     paragraph = _paragraph("user-guide.md", "- `resampler`: how deconfounded rows are drawn.")
     finite, usable = re.findall(rf"k-hat at most {NUM}", paragraph)
     assert (float(finite), float(usable)) == (FINITE_VARIANCE_KHAT, MAX_KHAT)
+
+
+def test_cwgmm_pooling_figures_come_from_the_pooling_run():
+    result = results_json("pooling")
+    row = result["summary"]["64"]
+    paragraph = _paragraph("concepts/cwgmm.md", "Each value's CW-GMM estimates")
+    assert len(result["config"]["seeds"]) == WORDS["three"]
+    exact, fitted, unmoved, props, variances = _figures(
+        paragraph,
+        rf"scores {NUM} %, from the fitted mixtures {NUM} %, and from the true model with only the "
+        rf"fitted means of the 62 unmoved features swapped in {NUM} %; the fitted proportions "
+        rf"\({NUM} %\) and variances \({NUM} %\)",
+    )
+    keys = ("exact", "fitted mixture", "fitted means, unmoved features", "fitted proportions",
+            "fitted variances")  # fmt: skip
+    assert (exact, fitted, unmoved, props, variances) == tuple(f"{100 * row[k]:.2f}" for k in keys)
+    _only(paragraph, {exact, fitted, unmoved, props, variances}, {"64", "4", "62"})
+    paragraph = _paragraph("concepts/cwgmm.md", "On the same data the learner")
+    own, pooled = _figures(paragraph, rf"scores {NUM} % without pooling and {NUM} % with it")
+    assert (own, pooled) == tuple(
+        f"{100 * row[k]:.2f}" for k in ("learner", "learner, partial pooling")
+    )
+    _only(paragraph, {own, pooled}, {"1"})
+
+
+def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():
+    pooled = results_json("selection_pooling")
+    summary = pooled["summary"]
+    paragraph = _paragraph("concepts/choosing-k.md", "With `partial_pooling=True` the same runs")
+    parts = {p["datasets"][0]: p["seeds"] for p in pooled["config"]["parts"]}
+    assert parts == {"synth-32": WORDS["six"], "A.1": WORDS["two"]}
+    gap32, gap64 = _figures(paragraph, rf"within {NUM} pt of the best fixed grid point in 32 "
+                            rf"dimensions and {NUM} pt in 64")  # fmt: skip
+    assert (gap32, gap64) == tuple(
+        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+    )
+    found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
+    report = (RESULTS / "selection_pooling.md").read_text(encoding="utf-8")
+    for d in (32, 64):
+        assert f"- synth-{d}, bic_eff/auto: {found} of {seeds}" in report
+    (a1,) = _figures(paragraph, rf"{NUM} pt below it on A.1")
+    assert a1 == f"{-100 * summary['A.1']['gap_bic_eff/auto']:.2f}"
+    assert all(summary[d]["gap_bic_eff/auto"] == 0 for d in ("digits-raw", "digits-pca"))
+    (best,) = _figures(paragraph, rf"four diagonal components,\s+at {NUM} %")
+    assert summary["synth-64"]["best_fixed"] == "K=4/diag"
+    assert best == f"{100 * summary['synth-64']['settings']['K=4/diag']['accuracy']:.2f}"
+    eff_s, default_s = _figures(paragraph, rf"took {NUM} s per fit where the default took {NUM} s")
+    digits = summary["digits-raw"]["settings"]
+    assert (eff_s, default_s) == tuple(
+        f"{digits[k]['fit_s']:.1f}" for k in ("bic_eff/auto", "bic/full")
+    )
+    with_p, without = _figures(paragraph, rf"{NUM} % with pooling, {NUM} % without")
+    unpooled = results_json("selection_synth")["summary"]["synth-64"]["settings"]["bic/full"]
+    assert with_p == f"{100 * summary['synth-64']['settings']['bic/full']['accuracy']:.2f}"
+    assert without == f"{100 * unpooled['accuracy']:.2f}"
+    assert {k for pair in unpooled["k"] for k in pair} == {1}  # "one full component"
+    _only(paragraph, {gap32, gap64, found, seeds, a1, best, eff_s, default_s, with_p, without},
+          {"32", "64"})  # fmt: skip
+
+
+def test_cwgmm_pooling_calibration_figures():
+    pooled, default = results_json("calibration_pooling"), results_json("calibration")
+
+    def row(result, n):
+        (found,) = [
+            r for r in result["summary"]
+            if r["setting"] == "A.1" and r["N"] == n and r["resampler"] == "auto"
+        ]  # fmt: skip
+        return found
+
+    def ratio(result):
+        (found,) = [
+            c for c in result["contraction"] if c["setting"] == "A.1" and c["resampler"] == "auto"
+        ]
+        return f"{found['ratio']:.2f}"
+
+    paragraph = _paragraph("concepts/cwgmm.md", "The band covers the estimand more often")
+    *with_p, n1, n2, n3 = _figures(paragraph, rf"often than without pooling, {NUM}, {NUM} and "
+                                   rf"{NUM} at N = (\d+),\s*(\d+) and (\d+)")  # fmt: skip
+    sizes = (int(n1), int(n2), int(n3))
+    without = _figures(paragraph, rf"against {NUM}, {NUM} and {NUM}, but")
+    assert tuple(with_p) == tuple(f"{row(pooled, n)['band']:.2f}" for n in sizes)
+    assert without == tuple(f"{row(default, n)['band']:.2f}" for n in sizes)
+    mc_without, mc_with = _figures(paragraph, rf"variance rises from {NUM} to {NUM}")
+    assert mc_without == f"{row(default, 5000)['mc_share']:.2f}"
+    assert mc_with == f"{row(pooled, 5000)['mc_share']:.2f}"
+    c_with, c_without = _figures(paragraph, rf"contracts {NUM}x from N = 1000 to 5000\s+"
+                                 rf"against {NUM}x")  # fmt: skip
+    assert (c_with, c_without) == (ratio(pooled), ratio(default))
+    alone, total = _figures(paragraph, r"g-formula alone in (\d+) of the (\d+)")
+    # Constants below: tau^2's 2, A.2's b = 0.4, and the "1" that numbers() reads off "1.79x".
+    runs = [r["ran"] for r in pooled["records"] if r["setting"] == "A.2-b0.4"]
+    assert (int(alone), int(total)) == (runs.count("gformula"), len(runs))
+    _only(paragraph, {*with_p, *without, n1, n2, n3, mc_without, mc_with, c_with, c_without,
+                      alone, total, "5000", "1000"}, {"2", "0.4", "1"})  # fmt: skip

@@ -13,6 +13,9 @@
   selection.json`` (``benchmarks/bench_selection.py``'s own rendering).
 - ``<!-- covariates-table -->`` is replaced by the report of ``benchmarks/results/
   covariates.json``, rendered by ``benchmarks/bench_covariates.py`` itself.
+- ``<!-- pooling-table -->`` and ``<!-- pooling-calibration-table -->`` are replaced by the
+  reports of ``benchmarks/results/pooling.json`` and ``calibration_pooling.json`` (a
+  ``bench_calibration.py --partial-pooling`` run), each rendered by its benchmark.
 - ``<!-- demo-table -->`` is replaced by the Table-1 summary of ``benchmarks/results/demo/
   results.json`` (the README's own block, from ``format_readme_summary``).
 """
@@ -159,12 +162,13 @@ def _neutralise_dead_links(markdown: str, page, files: Files) -> str:
     return LINK.sub(fix, markdown)
 
 
-def _rendered(name: str, formatter: str) -> str:
-    """``benchmarks/bench_<name>.py``'s own ``formatter`` applied to ``results/<name>.json``."""
+def _rendered(name: str, formatter: str, results_name: str | None = None) -> str:
+    """``benchmarks/bench_<name>.py``'s own ``formatter`` applied to ``results/<name>.json``
+    (or to ``results/<results_name>.json``, another run of the same benchmark)."""
     import importlib.util
     import json
 
-    results = BENCHMARKS / f"{name}.json"
+    results = BENCHMARKS / f"{results_name or name}.json"
     if not results.is_file():
         return f'!!! note "No {name} run committed yet"\n'
     spec = importlib.util.spec_from_file_location(
@@ -177,6 +181,14 @@ def _rendered(name: str, formatter: str) -> str:
 
 def _calibration_table() -> str:
     return _rendered("calibration", "format_table")
+
+
+def _pooling_calibration_table() -> str:
+    return _rendered("calibration", "format_table", "calibration_pooling")
+
+
+def _pooling_table() -> str:
+    return _rendered("pooling", "format_md").split("\n", 2)[-1]
 
 
 def _selection_table() -> str:
@@ -205,6 +217,8 @@ MARKERS = {
     "<!-- selection-table -->": _selection_table,
     "<!-- covariates-table -->": _covariates_table,
     "<!-- calibration-table -->": _calibration_table,
+    "<!-- pooling-calibration-table -->": _pooling_calibration_table,
+    "<!-- pooling-table -->": _pooling_table,
     "<!-- cli-help -->": _cli_help,
     "<!-- notebook-index -->": _notebook_index,
     "<!-- benchmark-index -->": _benchmark_index,
