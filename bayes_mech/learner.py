@@ -105,12 +105,13 @@ class MechanismLearner(
         a warning (:class:`~bayes_mech.resamplers.AutoResampler`). ``resampler_`` and
         ``resampler_reason_`` say which ran and why.
     partial_pooling : bool, default=False
-        CW-GMM only: shrink every component mean towards the same component's mean under the
-        draw's other intervention values by empirical Bayes, per feature, so that features the
-        intervention does not move share one mean estimated from all values' rows instead of
-        each value's own noisy one, which members would learn as a causal difference
-        (:mod:`bayes_mech.resamplers._pooling`; values with the same K and structure in a
-        draw). ``resampler_.pooled_share_draws_`` says how much was pooled.
+        CW-GMM and discrete ``y`` only (a continuous ``y`` is refused): shrink every component
+        mean towards the same component's mean under the draw's other intervention values by
+        empirical Bayes, per feature, so that features the intervention does not move share
+        one mean estimated from all values' rows instead of each value's own noisy one, which
+        members would learn as a causal difference (:mod:`bayes_mech.resamplers._pooling`;
+        values with the same K and structure in a draw). ``resampler_.pooled_share_draws_``
+        says how much was pooled.
     weight_smoothing : None or "psis", default=None
         Pareto-smooth the log-weights before use.
     data_uncertainty : "bayesian_bootstrap" or None, default="bayesian_bootstrap"

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import bayes_mech as bm
 from bayes_mech.exceptions import FrontDoorWeightWarning
@@ -232,3 +232,17 @@ def test_partial_pooling_must_be_a_bool():
     learner = bm.MechanismLearner(LogisticRegression(), partial_pooling="yes", progress=False)
     with pytest.raises(TypeError, match="partial_pooling must be True or False; got 'yes'"):
         learner.fit(X, y, z)
+
+
+def test_a_continuous_y_is_refused():
+    d = bm.datasets.make_frontdoor_regression(n_samples=200, random_state=0)
+    learner = bm.MechanismLearner(LinearRegression(), partial_pooling=True, progress=False)
+    with pytest.raises(ValueError, match="partial_pooling=True needs a discrete y"):
+        learner.fit(d.X, d.y, d.z)
+    # A regressor on class labels is a discrete y: pooling applies.
+    X, y, z = clusters(300, 3, seed=0)
+    fitted = bm.MechanismLearner(
+        LinearRegression(), n_draws=2, n_components=2, resampler="cwgmm", partial_pooling=True,
+        progress=False, random_state=0,
+    ).fit(X, y, z)  # fmt: skip
+    assert np.isfinite(fitted.resampler_.pooled_share_draws_).all()

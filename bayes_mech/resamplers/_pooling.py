@@ -29,6 +29,10 @@ large :math:`\tau^2_j` and keeps its per-value means; one that it does not gets
 The shrinkage is per feature in the standardised coordinates the mixtures are fitted in
 (invariant to rescaling a feature, not to rotations).
 
+The model treats the intervention values as exchangeable, as classes are; on the grid of a
+continuous ``y`` the effect of ``y`` is a trend that shrinking towards one mean would flatten,
+so the learner refuses pooling there.
+
 Components are matched across values by minimum-cost assignment to the value with the most
 effective rows (cost: squared standardised distance between means). Only values whose
 mixtures have the same K and covariance structure in that draw are pooled together.
