@@ -349,7 +349,7 @@ def test_cwgmm_pooling_figures_come_from_the_pooling_run():
     assert (own, pooled) == tuple(
         f"{100 * row[k]:.2f}" for k in ("learner", "learner, partial pooling")
     )
-    _only(paragraph, {own, pooled}, {"1"})
+    _only(paragraph, {own, pooled}, {"1", "2"})  # A.1; tau_j^2
 
 
 def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():

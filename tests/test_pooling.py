@@ -5,11 +5,14 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import load_bench
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import bayes_mech as bm
 from bayes_mech.exceptions import FrontDoorWeightWarning
 from bayes_mech.resamplers._pooling import component_variances, match_components, pool_means
+
+SELECTION, _ = load_bench("selection")
 
 
 def _dersimonian_laird(means, v):
@@ -108,21 +111,13 @@ def test_component_variances_per_structure(rng):
 
 
 def clusters(n, d, seed, confounded=True):
-    """4 well-separated clusters in d dims; y moves feature 0 only (through z), u feature 1."""
-    rng = np.random.default_rng(seed)
-    centres = np.random.default_rng(99).normal(0.0, 3.0, (4, d))
-    u = rng.normal(size=n)
-    p2 = 1 / (1 + np.exp(-1.5 * u)) if confounded else np.full(n, 0.5)
-    y = np.where(rng.random(n) < p2, 2, 1)
-    z = rng.normal(np.where(y == 2, 1.0, -1.0), 1.0)
-    X = centres[rng.integers(0, 4, n)] + rng.normal(size=(n, d))
-    X[:, 0] += 1.5 * z
-    X[:, 1] += 2.0 * u
-    return X, y, z
+    """bench_selection's synthetic: 4 well-separated clusters in d dims; y moves feature 0 only
+    (through z), the confounder u feature 1."""
+    return SELECTION.synthetic_clusters(n, d, np.random.default_rng(seed), confounded)
 
 
 def _fit(pooling, **kw):
-    X, y, z = clusters(1500, 24, seed=0)
+    X, y, z = clusters(1500, 32, seed=0)
     options = dict(n_draws=4, n_components=4, covariance_type="diag", resampler="cwgmm")
     options.update(kw)
     learner = bm.MechanismLearner(
@@ -157,7 +152,7 @@ def _value_gaps(learner):
 def test_pooling_removes_noise_differences_and_keeps_the_effect(pair):
     own, pooled = pair
     gap_own, gap_pooled = _value_gaps(own), _value_gaps(pooled)
-    # Features 2..23 do not depend on y: their between-value differences are noise.
+    # Features 2..31 do not depend on y: their between-value differences are noise.
     assert gap_pooled[..., 2:].mean() < gap_own[..., 2:].mean() / 5
     # Feature 0 moves by 1.5 E[z | y] = 3 between the values: kept to within 5 %.
     np.testing.assert_allclose(gap_pooled[..., 0].mean(), gap_own[..., 0].mean(), rtol=0.05)
@@ -168,7 +163,7 @@ def test_pooling_removes_noise_differences_and_keeps_the_effect(pair):
 
 
 def test_pooling_lifts_accuracy_on_the_interventional_test_set(pair):
-    Xt, yt, _ = clusters(4000, 24, seed=1, confounded=False)
+    Xt, yt, _ = clusters(4000, 32, seed=1, confounded=False)
     own, pooled = (learner.score(Xt, yt) for learner in pair)
     assert pooled > own + 0.005, (own, pooled)
 
@@ -188,7 +183,7 @@ def test_pooled_means_are_what_is_sampled_and_reported(pair, tmp_path):
     np.testing.assert_array_equal(
         loaded.resampler_.pooled_share_draws_, pooled.resampler_.pooled_share_draws_
     )
-    X, _, _ = clusters(50, 24, seed=3, confounded=False)
+    X, _, _ = clusters(50, 32, seed=3, confounded=False)
     np.testing.assert_array_equal(loaded.predict_proba(X), pooled.predict_proba(X))
     again = pickle.loads(pickle.dumps(pooled))
     np.testing.assert_array_equal(again.predict_proba(X), pooled.predict_proba(X))
