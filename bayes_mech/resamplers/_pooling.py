@@ -5,10 +5,10 @@ that value's sampling noise in every feature, also in the features that ``y`` do
 A member trained on the samples learns those noise differences between values as if they
 were causal (with well-separated clusters a linear model separates them exactly). Measured on
 the 64-dimensional synthetic of ``benchmarks/bench_selection.py`` (4 clusters, only feature 0
-moved by ``y``; 3 seeds, 8 draws, LogisticRegression): samples from the true ``p(x | do(y))``
-trained to 79.21 %, from the fitted 4-component diagonal CW-GMMs to 77.76 %, and from the true
-model with only the fitted means in the 62 features ``y`` does not move to 77.61 %; fitted
-proportions (79.18 %) and variances (79.28 %) cost nothing.
+moved by ``y``; ``benchmarks/results/pooling.md``: 3 seeds, 8 draws, LogisticRegression):
+samples from the true ``p(x | do(y))`` trained to 79.34 %, from the fitted 4-component diagonal
+CW-GMMs to 77.76 %, and from the true model with only the fitted means in the 62 features ``y``
+does not move to 77.67 %; fitted proportions (79.34 %) and variances (79.26 %) cost nothing.
 
 The remedy is the hierarchical model's: for a component ``k`` matched across the values
 ``m = 1..M`` of one posterior draw and a feature ``j``,
