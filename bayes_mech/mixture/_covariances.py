@@ -365,15 +365,25 @@ def weighted_statistics(
     log_norm = torch.zeros(b, **kw)
     ent = torch.zeros(b, **kw)
     moments = uses_moments(covariance_type, d)
+    tied = covariance_type == "tied"
     if moments:
         feats = features if features is not None else RowFeatures(X, covariance_type)
         # Rows ordered (k, b): log ρ = Aᵀ Φᵀ comes out as (K, B, c), so every reduction over the
         # components runs over the outermost axis, vectorised along the contiguous rows (2x
         # faster than reducing a short inner axis, measured at K = 6, B = 1).
         coef = feats.coefficients(means, prec_chol, log_const)
-        coef_t = coef.transpose(0, 1).reshape(k * b, -1)  # (K·B, F)
-        totals = torch.zeros(k * b, feats.n_features, **kw)
-        wide = feats.n_features >= WIDE_FEATURES
+        n_q = feats.n_second
+        # Tied: every component shares Λ, so the quadratic part of log ρ is one (B, F) product
+        # for all K, and the M-step's second moments Σ_k Σ_n w r φ(x) = Σ_n w φ(x) need no
+        # responsibilities; only [x, 1] goes through the (K·B)-row products.
+        if tied:
+            quad_coef = torch.zeros(b, feats.n_features, **kw)
+            quad_coef[:, :n_q] = coef[:, 0, :n_q]
+            quad_totals = torch.zeros(b, feats.n_features, **kw)
+            coef = coef[..., n_q:]  # (B, K, d + 1): x and the constant
+        coef_t = coef.transpose(0, 1).reshape(k * b, -1)  # (K·B, F), tied (K·B, d + 1)
+        totals = torch.zeros(k * b, coef_t.shape[1], **kw)
+        wide = feats.n_features >= WIDE_FEATURES and not tied
         uncached = 0 if feats.cache is not None else feats.n_features
         row_bytes = X.element_size() * (3 * b * k + uncached)
         # Chunks of about CACHE_BYTES keep the (K, B, c) temporaries in cache across the
@@ -398,15 +408,20 @@ def weighted_statistics(
         w = W[:, start:stop]
         if moments:
             phi = feats.rows(start, stop)
+            lin = phi[:, n_q:] if tied else phi
             if wide:  # MKL's skinny GEMMs: Φ A then a transpose beats A Φᵀ for many features
                 log_rho = gemm.mm(phi, coef_t.T).T.contiguous().view(k, b, -1)
             else:
-                log_rho = gemm.mm(coef_t, phi.mT).view(k, b, -1)  # (K, B, c)
+                log_rho = gemm.mm(coef_t, lin.mT).view(k, b, -1)  # (K, B, c)
+            if tied:
+                log_rho += gemm.mm(quad_coef, phi.mT)  # (B, c), the same for every component
             rw, lse, log_r = _weighted_resp(log_rho, w, 0, entropy)
             log_norm += (w * lse).sum(-1)
             if entropy:
                 ent += (rw * log_r).sum((0, 2))
-            gemm.addmm_(totals, rw.view(k * b, -1), phi)
+            gemm.addmm_(totals, rw.view(k * b, -1), lin)
+            if tied:
+                gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
             if per_matrix:
@@ -429,7 +444,15 @@ def weighted_statistics(
             else:
                 _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
-    if moments:
+    if moments and tied:
+        sums = totals.view(k, b, -1).transpose(0, 1)  # (B, K, d + 1)
+        nk = sums[..., -1] + eps
+        new_means = sums[..., :d] / nk[..., None]
+        second = feats.unpack(quad_totals, d)[2]  # Σ_n w x xᵀ, (B, d, d)
+        between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
+        # = Σ_k nk S_k / Σ_k nk of the per-component covariances S_k around their means
+        cov = (second - between) / nk.sum(1)[:, None, None]
+    elif moments:
         nk, s1, s2 = feats.unpack(totals.view(k, b, -1).transpose(0, 1), d)
         nk = nk + eps
         new_means = s1 / nk[..., None]
@@ -447,7 +470,7 @@ def weighted_statistics(
         # In place: every (B, K, d, d) temporary is a fresh allocation, page faults and all.
         cov = _symmetrize_lower(s2).div_(nk[..., None, None])
         cov.addcmul_(delta[..., :, None], delta[..., None, :], value=-1.0)
-    if covariance_type == "tied":
+    if covariance_type == "tied" and not moments:
         cov = (nk[..., None, None] * cov).sum(1) / nk.sum(1)[:, None, None]
     if covariance_type in ("full", "tied"):
         cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)  # cov is a fresh tensor: in place is safe
