@@ -331,9 +331,11 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
         n_iter = torch.full((n_members,), self.max_iter, dtype=torch.long)
         converged = torch.zeros(n_members, dtype=torch.bool)
         active = None  # indices of the members still iterating; None while that is all of them
-        features = None
+        features = second = None
         if cov_ops.uses_moments(self.covariance_type, Xc.shape[1]):
             features = cov_ops.RowFeatures(Xc, self.covariance_type)  # built once per fit
+            if self.covariance_type == "tied":  # its M-step second moments: once per fit
+                second = features.weighted_sums(W)
         for it in range(1, self.max_iter + 1):
             # The common case (every member active) avoids all indexing: at small sizes the
             # per-iteration op count, not the arithmetic, sets the speed.
@@ -348,6 +350,7 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
                 self.reg_covar,
                 entropy=self._needs_entropy,
                 features=features,
+                second_moments=second if second is None or active is None else second[active],
             )
             new = self._m_step(stats, sub)
             new_lb = self._lower_bound(stats, new)

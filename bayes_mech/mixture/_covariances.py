@@ -194,6 +194,17 @@ class RowFeatures:
     def rows(self, start, stop):
         return self.cache[start:stop] if self.cache is not None else self.build(self.X[start:stop])
 
+    def weighted_sums(self, W: torch.Tensor) -> torch.Tensor:
+        """``Σ_n W_bn φ(x_n)``, shape ``(B, F)``: a tied mixture's M-step second moments, the
+        same in every EM iteration (see :func:`weighted_statistics`)."""
+        n = self.X.shape[0]
+        out = torch.zeros(W.shape[0], self.n_features, dtype=self.X.dtype, device=self.X.device)
+        step = chunk_rows(n, self.X.element_size() * self.n_features)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            gemm.addmm_(out, W[:, start:stop], self.rows(start, stop))
+        return out
+
     def coefficients(self, means, prec_chol, log_const):
         """``A`` of shape ``(B, K, F)`` with ``φ(x) · A[b, k] = log ρ_bk(x)``."""
         b, k, d = means.shape
@@ -336,7 +347,17 @@ def _weighted_resp(log_rho, w, dim, entropy):
 
 
 def weighted_statistics(
-    X, W, means, prec_chol, log_const, covariance_type, reg_covar, *, entropy=False, features=None
+    X,
+    W,
+    means,
+    prec_chol,
+    log_const,
+    covariance_type,
+    reg_covar,
+    *,
+    entropy=False,
+    features=None,
+    second_moments=None,
 ):
     """One pass over the rows: E-step and the weighted sufficient statistics of the M-step.
 
@@ -379,7 +400,9 @@ def weighted_statistics(
         if tied:
             quad_coef = torch.zeros(b, feats.n_features, **kw)
             quad_coef[:, :n_q] = coef[:, 0, :n_q]
-            quad_totals = torch.zeros(b, feats.n_features, **kw)
+            # Σ_n w φ(x) does not change between iterations: the EM passes it in once per fit.
+            given = second_moments is not None
+            quad_totals = second_moments if given else torch.zeros(b, feats.n_features, **kw)
             coef = coef[..., n_q:]  # (B, K, d + 1): x and the constant
         coef_t = coef.transpose(0, 1).reshape(k * b, -1)  # (K·B, F), tied (K·B, d + 1)
         totals = torch.zeros(k * b, coef_t.shape[1], **kw)
@@ -420,7 +443,7 @@ def weighted_statistics(
             if entropy:
                 ent += (rw * log_r).sum((0, 2))
             gemm.addmm_(totals, rw.view(k * b, -1), lin)
-            if tied:
+            if tied and not given:
                 gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
