@@ -497,3 +497,31 @@ def test_responsibilities_never_subnormal():
     expected = torch.softmax(log_rho, 0) * 0.5
     torch.testing.assert_close(rw, torch.where(expected < tiny, 0.0, expected), rtol=1e-15, atol=0)
     assert lse.item() == pytest.approx(float(torch.logsumexp(log_rho, 0)), abs=1e-15)
+
+
+def test_tied_second_moments_passed_once_per_fit_equal_the_per_iteration_sums(rng):
+    # A tied mixture's M-step second moments sum_n w phi(x) need no responsibilities: the EM
+    # computes them once per fit (RowFeatures.weighted_sums) and passes them to every iteration.
+    X = torch.as_tensor(three_blobs(rng) - 1.0)
+    W = torch.as_tensor(rng.exponential(size=(3, len(X))))
+    feats = cov_ops.RowFeatures(X, "tied")
+    phi = feats.rows(0, len(X))
+    np.testing.assert_allclose(feats.weighted_sums(W), W @ phi, rtol=1e-12)
+    d = X.shape[1]
+    means = torch.as_tensor(rng.normal(size=(3, 4, d)))
+    upper = torch.triu(torch.as_tensor(rng.uniform(0.2, 0.6, size=(d, d)))) + torch.eye(d)
+    prec_chol = upper.expand(3, d, d)  # P with P P^T = the shared precision
+    log_const = torch.zeros(3, 4, dtype=torch.float64)
+    args = (X, W, means, prec_chol, log_const, "tied", 1e-6)
+    given = cov_ops.weighted_statistics(*args, second_moments=feats.weighted_sums(W))
+    summed = cov_ops.weighted_statistics(*args)
+    for a, b in zip(given, summed, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    # and the tied covariance is the weighted mean of the per-component scatter around the
+    # new means (computed here without the shortcut)
+    new_means, cov = summed[1], summed[2]
+    r = torch.softmax(cov_ops.log_rho(X, means, prec_chol, log_const, "tied"), dim=1)
+    wr = W[:, None, :] * r  # (B, K, N)
+    diff = X[None, None] - new_means[:, :, None, :]
+    scatter = torch.einsum("bkn,bkni,bknj->bij", wr, diff, diff) / wr.sum((1, 2))[:, None, None]
+    np.testing.assert_allclose(cov, scatter + 1e-6 * torch.eye(d), rtol=1e-9, atol=1e-12)
