@@ -445,15 +445,17 @@ def test_direct_path_equals_moment_path(rng, covariance_type, gram, monkeypatch)
     np.testing.assert_allclose(moments.score_samples(X), direct.score_samples(X), atol=1e-9)
 
 
-def test_high_dimensional_full_matches_sklearn(rng):
-    d = cov_ops.MOMENT_MAX_FEATURES + 6  # the direct path
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_high_dimensional_full_and_tied_match_sklearn(rng, covariance_type):
+    # The direct path; tied on numpy's BLAS shares one trmm per member across components.
+    d = cov_ops.MOMENT_MAX_FEATURES + 6
     X = np.concatenate([rng.normal(0, 1, (150, d)), rng.normal(2, 0.5, (150, d))])
     means0 = X[[0, 200]]
-    ours = WeightedGaussianMixture(2, means_init=means0, tol=1e-8).fit(X)
+    kw = {"covariance_type": covariance_type, "means_init": means0, "tol": 1e-8}
+    ours = WeightedGaussianMixture(2, **kw).fit(X)
     ref = GaussianMixture(
-        2, weights_init=[0.5, 0.5], means_init=means0, tol=1e-8,
-        precisions_init=precision_init(X, "full", 2),
-    ).fit(X)  # fmt: skip
+        2, weights_init=[0.5, 0.5], precisions_init=precision_init(X, covariance_type, 2), **kw
+    ).fit(X)
     for name in PARAMS:
         np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), atol=1e-5, rtol=0)
     assert ours.lower_bound_ == pytest.approx(ref.lower_bound_, abs=1e-5)

@@ -387,6 +387,7 @@ def weighted_statistics(
     ent = torch.zeros(b, **kw)
     moments = uses_moments(covariance_type, d)
     tied = covariance_type == "tied"
+    shared = False  # tied on the direct path with numpy's BLAS (set below)
     if moments:
         feats = features if features is not None else RowFeatures(X, covariance_type)
         # Rows ordered (k, b): log ρ = Aᵀ Φᵀ comes out as (K, B, c), so every reduction over the
@@ -421,6 +422,12 @@ def weighted_statistics(
         s2 = torch.zeros(b, k, d, d, **kw)
         # numpy's BLAS one matrix at a time (see _gemm), or torch's batched over (B, K).
         per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(s2)
+        # Tied on numpy's BLAS: one trmm of the rows per member (x P − μ_k P) and the pooled
+        # scatter from Σ_n w x xᵀ, one syrk per member, instead of one of each per component.
+        shared = per_matrix and tied
+        if shared:
+            second = torch.zeros(b, 1, d, d, **kw)
+            buffers_np = (X.new_empty(chunk, d).numpy(), X.new_empty(chunk, d).numpy())
         if per_matrix:
             buffer = X.new_empty(chunk, d).numpy()
         else:
@@ -447,7 +454,9 @@ def weighted_statistics(
                 gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
-            if per_matrix:
+            if shared:
+                quad = gemm.quadratic_rows_tied(x, means, prec_chol, buffers_np)
+            elif per_matrix:
                 quad = gemm.quadratic_rows(x, means, prec_chol, buffer)
             else:
                 quad, diff = _direct_quadratic(
@@ -462,7 +471,9 @@ def weighted_statistics(
             nk += rw_sum
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
             s1 += rw @ x - rw_sum[..., None] * means
-            if per_matrix:
+            if shared:
+                _add_gram(second, (x * w[..., None].sqrt())[:, None])
+            elif per_matrix:
                 gemm.add_gram_rows_(s2, x, means, rw, buffer)
             else:
                 _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
@@ -486,6 +497,11 @@ def weighted_statistics(
             cov = (s2 / nk[..., None] - new_means.square()).clamp_min(0.0)
         else:
             cov = ((s2 / nk - new_means.square().sum(-1)) / d).clamp_min(0.0)
+    elif shared:
+        nk = nk + eps
+        new_means = means + s1 / nk[..., None]
+        between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
+        cov = (_symmetrize_lower(second)[:, 0] - between) / nk.sum(1)[:, None, None]
     else:
         nk = nk + eps
         delta = s1 / nk[..., None]
@@ -493,7 +509,7 @@ def weighted_statistics(
         # In place: every (B, K, d, d) temporary is a fresh allocation, page faults and all.
         cov = _symmetrize_lower(s2).div_(nk[..., None, None])
         cov.addcmul_(delta[..., :, None], delta[..., None, :], value=-1.0)
-    if covariance_type == "tied" and not moments:
+    if tied and not (moments or shared):
         cov = (nk[..., None, None] * cov).sum(1) / nk.sum(1)[:, None, None]
     if covariance_type in ("full", "tied"):
         cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)  # cov is a fresh tensor: in place is safe
