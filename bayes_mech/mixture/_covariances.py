@@ -257,6 +257,17 @@ def gaussian_log_const(log_weights, prec_chol, covariance_type, n_features):
     return log_weights + logdet - 0.5 * n_features * math.log(2 * math.pi)
 
 
+def _tied_quadratic(x, means, cov_chol, buffer):
+    """``‖L⁻¹ x − L⁻¹ μ_k‖²`` ``(B, K, c)`` for a tied covariance factor ``L`` ``(B, d, d)``: one
+    batched triangular solve of the rows per member, not one per component; ``buffer`` is a
+    reused ``(B, K, ≥ c, d)`` tensor."""
+    b, _, d = means.shape
+    zx = torch.linalg.solve_triangular(cov_chol, x.mT.expand(b, d, len(x)), upper=False)
+    zm = torch.linalg.solve_triangular(cov_chol, means.mT, upper=False)  # (B, d, K)
+    diff = torch.sub(zx.mT[:, None], zm.mT[:, :, None], out=buffer[:, :, : len(x)])
+    return diff.square_().sum(-1)
+
+
 def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffers=None):
     """``(x − μ_k)ᵀ Σ_k⁻¹ (x − μ_k)`` with ``D = x − μ_k`` of shape ``(B, K, c, d)`` (returned for
     reuse by the M-step).
@@ -422,11 +433,13 @@ def weighted_statistics(
         s2 = torch.zeros(b, k, d, d, **kw)
         # numpy's BLAS one matrix at a time (see _gemm), or torch's batched over (B, K).
         per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(s2)
-        # Tied on numpy's BLAS: one trmm of the rows per member (x P − μ_k P) and the pooled
-        # scatter from Σ_n w x xᵀ, one syrk per member, instead of one of each per component.
-        shared = per_matrix and tied
+        # Tied: one product (or triangular solve) of the rows per member, x P − μ_k P, and the
+        # pooled scatter from Σ_n w x xᵀ, one Gram per member, instead of one of each per
+        # component.
+        shared = tied
         if shared:
             second = torch.zeros(b, 1, d, d, **kw)
+        if shared and per_matrix:
             buffers_np = (X.new_empty(chunk, d).numpy(), X.new_empty(chunk, d).numpy())
         if per_matrix:
             buffer = X.new_empty(chunk, d).numpy()
@@ -454,8 +467,10 @@ def weighted_statistics(
                 gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
-            if shared:
+            if shared and per_matrix:
                 quad = gemm.quadratic_rows_tied(x, means, prec_chol, buffers_np)
+            elif shared:
+                quad = _tied_quadratic(x, means, cov_chol, buffers[0])
             elif per_matrix:
                 quad = gemm.quadratic_rows(x, means, prec_chol, buffer)
             else:
