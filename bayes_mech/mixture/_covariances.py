@@ -280,12 +280,11 @@ def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffe
         diff = x[None, None] - means[:, :, None, :]
     else:  # reused across chunks: fresh multi-MB tensors cost a page fault per 4 KiB
         diff = torch.sub(x[None, None], means[:, :, None, :], out=buffers[0][:, :, : len(x)])
-    if cov_chol is not None:
-        chol = cov_chol if covariance_type == "full" else cov_chol[:, None]
+    if cov_chol is not None:  # full only: tied goes through _tied_quadratic
         # Solving L zᵀ = Dᵀ on the transposed view hands LAPACK a column-major right-hand side
         # as is; the row-major ``left=False`` form copies D first (1.2x slower at d = 784).
         out = None if buffers is None else buffers[1][:, :, : len(x)].mT
-        z = torch.linalg.solve_triangular(chol, diff.mT, upper=False, out=out)
+        z = torch.linalg.solve_triangular(cov_chol, diff.mT, upper=False, out=out)
         return z.square_().sum(-2), diff
     prec = prec_chol if covariance_type == "full" else prec_chol[:, None]
     return (diff @ prec.contiguous()).square().sum(-1), diff
@@ -357,6 +356,14 @@ def _weighted_resp(log_rho, w, dim, entropy):
     return rw, lse, log_r
 
 
+def _tied_covariance(second, nk, new_means):
+    """The pooled covariance ``Σ_k nk S_k / Σ_k nk`` of the components' scatter ``S_k`` around
+    their new means, from ``second = Σ_n w x xᵀ`` ``(B, d, d)``: ``(second − Σ_k nk x̄_k x̄_kᵀ) /
+    Σ_k nk`` (``X`` is centred by the caller, which keeps the cancellation small)."""
+    between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
+    return (second - between) / nk.sum(1)[:, None, None]
+
+
 def weighted_statistics(
     X,
     W,
@@ -398,7 +405,6 @@ def weighted_statistics(
     ent = torch.zeros(b, **kw)
     moments = uses_moments(covariance_type, d)
     tied = covariance_type == "tied"
-    shared = False  # tied on the direct path with numpy's BLAS (set below)
     if moments:
         feats = features if features is not None else RowFeatures(X, covariance_type)
         # Rows ordered (k, b): log ρ = Aᵀ Φᵀ comes out as (K, B, c), so every reduction over the
@@ -430,22 +436,21 @@ def weighted_statistics(
         chunk = chunk_rows(n, _row_bytes(covariance_type, b, k, d, X.element_size()))
         nk = torch.zeros(b, k, **kw)
         s1 = torch.zeros(b, k, d, **kw)
-        s2 = torch.zeros(b, k, d, d, **kw)
         # numpy's BLAS one matrix at a time (see _gemm), or torch's batched over (B, K).
-        per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(s2)
+        per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(X)
         # Tied: one product (or triangular solve) of the rows per member, x P − μ_k P, and the
         # pooled scatter from Σ_n w x xᵀ, one Gram per member, instead of one of each per
-        # component.
-        shared = tied
-        if shared:
+        # component; full: per component.
+        if tied:
             second = torch.zeros(b, 1, d, d, **kw)
-        if shared and per_matrix:
-            buffers_np = (X.new_empty(chunk, d).numpy(), X.new_empty(chunk, d).numpy())
+        else:
+            s2 = torch.zeros(b, k, d, d, **kw)
         if per_matrix:
-            buffer = X.new_empty(chunk, d).numpy()
+            buffers_np = tuple(X.new_empty(chunk, d).numpy() for _ in range(2 if tied else 1))
         else:
             cov_chol = covariance_cholesky_from_precision(prec_chol)
-            buffers = (torch.empty(b, k, chunk, d, **kw), torch.empty(b, k, chunk, d, **kw))
+            # the E-step's x − μ (or the tied one's L⁻¹x − L⁻¹μ) and, full only, its solve
+            buffers = tuple(torch.empty(b, k, chunk, d, **kw) for _ in range(1 if tied else 2))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         w = W[:, start:stop]
@@ -467,12 +472,12 @@ def weighted_statistics(
                 gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
-            if shared and per_matrix:
+            if tied and per_matrix:
                 quad = gemm.quadratic_rows_tied(x, means, prec_chol, buffers_np)
-            elif shared:
+            elif tied:
                 quad = _tied_quadratic(x, means, cov_chol, buffers[0])
             elif per_matrix:
-                quad = gemm.quadratic_rows(x, means, prec_chol, buffer)
+                quad = gemm.quadratic_rows(x, means, prec_chol, buffers_np[0])
             else:
                 quad, diff = _direct_quadratic(
                     x, means, prec_chol, covariance_type, cov_chol, buffers
@@ -486,10 +491,10 @@ def weighted_statistics(
             nk += rw_sum
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
             s1 += rw @ x - rw_sum[..., None] * means
-            if shared:
+            if tied:
                 _add_gram(second, (x * w[..., None].sqrt())[:, None])
             elif per_matrix:
-                gemm.add_gram_rows_(s2, x, means, rw, buffer)
+                gemm.add_gram_rows_(s2, x, means, rw, buffers_np[0])
             else:
                 _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
@@ -497,10 +502,7 @@ def weighted_statistics(
         sums = totals.view(k, b, -1).transpose(0, 1)  # (B, K, d + 1)
         nk = sums[..., -1] + eps
         new_means = sums[..., :d] / nk[..., None]
-        second = feats.unpack(quad_totals, d)[2]  # Σ_n w x xᵀ, (B, d, d)
-        between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
-        # = Σ_k nk S_k / Σ_k nk of the per-component covariances S_k around their means
-        cov = (second - between) / nk.sum(1)[:, None, None]
+        cov = _tied_covariance(feats.unpack(quad_totals, d)[2], nk, new_means)
     elif moments:
         nk, s1, s2 = feats.unpack(totals.view(k, b, -1).transpose(0, 1), d)
         nk = nk + eps
@@ -512,11 +514,10 @@ def weighted_statistics(
             cov = (s2 / nk[..., None] - new_means.square()).clamp_min(0.0)
         else:
             cov = ((s2 / nk - new_means.square().sum(-1)) / d).clamp_min(0.0)
-    elif shared:
+    elif tied:
         nk = nk + eps
         new_means = means + s1 / nk[..., None]
-        between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
-        cov = (_symmetrize_lower(second)[:, 0] - between) / nk.sum(1)[:, None, None]
+        cov = _tied_covariance(_symmetrize_lower(second)[:, 0], nk, new_means)
     else:
         nk = nk + eps
         delta = s1 / nk[..., None]
@@ -524,8 +525,6 @@ def weighted_statistics(
         # In place: every (B, K, d, d) temporary is a fresh allocation, page faults and all.
         cov = _symmetrize_lower(s2).div_(nk[..., None, None])
         cov.addcmul_(delta[..., :, None], delta[..., None, :], value=-1.0)
-    if tied and not (moments or shared):
-        cov = (nk[..., None, None] * cov).sum(1) / nk.sum(1)[:, None, None]
     if covariance_type in ("full", "tied"):
         cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)  # cov is a fresh tensor: in place is safe
     else:

@@ -84,7 +84,7 @@ def quadratic_rows(
     x: torch.Tensor, means: torch.Tensor, prec_chol: torch.Tensor, buffer: np.ndarray
 ) -> torch.Tensor:
     """``‖(x_n − μ_bk) P_bk‖²`` of shape ``(B, K, c)`` for the rows ``x`` ``(c, d)``, with ``P``
-    upper triangular, ``(B, K, d, d)`` (``full``) or ``(B, d, d)`` (``tied``).
+    upper triangular, ``(B, K, d, d)`` (``full``; tied: :func:`quadratic_rows_tied`).
 
     One matrix at a time in the reused ``(≥ c, d)`` ``buffer``: ``x − μ``, then ``trmm`` in place
     (half the flops of a GEMM), then the row sums of squares. ``P`` is used as it is, so the
@@ -96,11 +96,10 @@ def quadratic_rows(
     rows = buffer[: len(x)]
     xn, mn, pn, qn = x.numpy(), means.numpy(), prec_chol.numpy(), quad.numpy()
     for i, j in np.ndindex(b, k):
-        upper = pn[i, j] if pn.ndim == 4 else pn[i]
         np.subtract(xn, mn[i, j], out=rows)
         # Row-major (c, d) is column-major (d, c): (rows P)ᵀ = Pᵀ rowsᵀ, and row-major P read
         # column-major is Pᵀ, lower triangular. Neither operand is copied.
-        scipy.linalg.blas.dtrmm(1.0, upper.T, rows.T, side=0, lower=1, overwrite_b=1)
+        scipy.linalg.blas.dtrmm(1.0, pn[i, j].T, rows.T, side=0, lower=1, overwrite_b=1)
         np.einsum("ij,ij->i", rows, rows, out=qn[i, j])
     return quad
 
