@@ -282,20 +282,32 @@ def test_auto_rule_docstring_figures_come_from_the_calibration_run():
     assert gf == _range([v for (name, _), v in rows.items() if name == "gformula"], 2)
 
 
+def _bic_eff_auto_synthetic(paragraph: str, gaps: str, result: dict, name: str):
+    """``"bic_eff"``/``"auto"``'s gaps in 32 and 64 dimensions (the pattern ``gaps``) and its
+    true-K count as the paragraph states them, checked against ``result`` (results file
+    ``name``) and its report."""
+    gap32, gap64 = _figures(paragraph, gaps)
+    summary = result["summary"]
+    assert (gap32, gap64) == tuple(
+        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+    )
+    found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
+    report = (RESULTS / f"{name}.md").read_text(encoding="utf-8")
+    for d in (32, 64):
+        assert f"- synth-{d}, bic_eff/auto: {found} of {seeds}" in report
+    return gap32, gap64, found, seeds, report
+
+
 def test_choosing_k_six_seed_synthetic_figures():
     paragraph = _paragraph("concepts/choosing-k.md", "Over six seeds")
     result = results_json("selection_synth")
     summary = result["summary"]
     seeds_run = {r["seed"] for r in result["records"] if not r.get("true_k_only")}
     assert seeds_run == set(range(WORDS["six"]))
-    eff32, eff64 = _figures(paragraph, rf"are {NUM} pt in 32 dimensions and {NUM} pt in 64")
-    assert (eff32, eff64) == tuple(
-        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+    eff32, eff64, found, seeds, report = _bic_eff_auto_synthetic(
+        paragraph, rf"are {NUM} pt in 32 dimensions and {NUM} pt in 64", result, "selection_synth"
     )
-    found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
-    report = (RESULTS / "selection_synth.md").read_text(encoding="utf-8")
     for d in (32, 64):
-        assert f"- synth-{d}, bic_eff/auto: {found} of {seeds}" in report
         assert f"- synth-{d}, bic/full: 0 of {seeds}" in report
     def32, def64 = _figures(paragraph, rf"the default's are {NUM} and {NUM} pt")
     assert (def32, def64) == tuple(
@@ -358,15 +370,12 @@ def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():
     paragraph = _paragraph("concepts/choosing-k.md", "With `partial_pooling=True` the same runs")
     parts = {p["datasets"][0]: p["seeds"] for p in pooled["config"]["parts"]}
     assert parts == {"synth-32": WORDS["six"], "A.1": WORDS["two"]}
-    gap32, gap64 = _figures(paragraph, rf"within {NUM} pt of the best fixed grid point in 32 "
-                            rf"dimensions and {NUM} pt in 64")  # fmt: skip
-    assert (gap32, gap64) == tuple(
-        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+    gap32, gap64, found, seeds, _ = _bic_eff_auto_synthetic(
+        paragraph,
+        rf"within {NUM} pt of the best fixed grid point in 32 dimensions and {NUM} pt in 64",
+        pooled,
+        "selection_pooling",
     )
-    found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
-    report = (RESULTS / "selection_pooling.md").read_text(encoding="utf-8")
-    for d in (32, 64):
-        assert f"- synth-{d}, bic_eff/auto: {found} of {seeds}" in report
     (a1,) = _figures(paragraph, rf"{NUM} pt below it on A.1")
     assert a1 == f"{-100 * summary['A.1']['gap_bic_eff/auto']:.2f}"
     assert all(summary[d]["gap_bic_eff/auto"] == 0 for d in ("digits-raw", "digits-pca"))
