@@ -7,8 +7,11 @@ Each seed fits ``MechanismLearner(LogisticRegression(), random_state=seed)`` wit
 option at its default (``n_draws=32``, ``resampler="auto"``, ``n_components="bic"``) on the
 paper's A.1 data (a fresh data set per seed), after one untimed warm-up fit. The stage times are
 the learner's own ``fit_times_``. A timing is only as good as the machine's idleness: the
-1-minute load average is recorded before each fit, and the report gives the median and the
-range over seeds.
+1-minute load average is recorded before each fit, and so is the wall time of a fixed reference
+workload of the kind a fit spends its time on (float64 ``exp`` and small GEMMs): on a shared
+machine whose speed drifts without showing in the load average (this project's 2-core machine
+has timed the same code about 2x apart two hours apart), the reference says whether a slow fit ran on
+a slow machine. The report gives the median and the range over seeds.
 """
 
 from __future__ import annotations
@@ -26,6 +29,20 @@ HERE = Path(__file__).resolve().parent
 TARGET_S = 2.0
 
 
+def reference_seconds() -> float:
+    """Wall time of a fixed workload like the mixture engine's inner loop (float64 GEMMs of
+    (32, 5000, 4) rows and ``exp`` of the result, 20 times): the machine's speed just now."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    rows = torch.randn(32, 5000, 4, dtype=torch.float64, generator=gen)
+    coef = torch.randn(4, 6, dtype=torch.float64, generator=gen)
+    start = time.perf_counter()
+    for _ in range(20):
+        torch.exp(rows @ coef).sum()
+    return time.perf_counter() - start
+
+
 def fit_once(n_samples: int, seed: int) -> dict:
     """One default fit on A.1: wall seconds, the learner's stage times and what it chose."""
     from sklearn.linear_model import LogisticRegression
@@ -35,6 +52,7 @@ def fit_once(n_samples: int, seed: int) -> dict:
     data = bm.datasets.make_frontdoor_classification(n_samples=n_samples, random_state=seed)
     learner = bm.MechanismLearner(LogisticRegression(), progress=False, random_state=seed)
     load = os.getloadavg()[0]
+    reference = reference_seconds()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # A.1 warns by design (README quick start)
         start = time.perf_counter()
@@ -45,6 +63,7 @@ def fit_once(n_samples: int, seed: int) -> dict:
         "wall_s": wall,
         "stages_s": dict(learner.fit_times_),
         "load_before": load,
+        "reference_s": reference,
         "resampler": learner.resampler_.name,
         "k": [int(k) for k in learner.n_components_],
     }
@@ -56,6 +75,7 @@ def summarise(records: list[dict]) -> dict:
     return {
         "median_s": statistics.median(walls),
         "min_s": min(walls),
+        "reference_median_s": statistics.median(r["reference_s"] for r in records),
         "max_s": max(walls),
         "stages_median_s": {
             name: statistics.median(r["stages_s"].get(name, 0.0) for r in records)
@@ -78,23 +98,27 @@ def format_md(result: dict) -> str:
         f"(S = 32, resampler auto, K by BIC per draw) on A.1 with N = {cfg['n_samples']}, "
         f"{len(result['records'])} seeds after one warm-up fit.",
         "",
-        "| seed | wall s | load before | resampler | K | "
+        "| seed | wall s | load before | reference s | resampler | K | "
         + " | ".join(s["stages_median_s"])
         + " |",
-        "|---" * (5 + len(s["stages_median_s"])) + "|",
+        "|---" * (6 + len(s["stages_median_s"])) + "|",
     ]
     for r in result["records"]:
         stages = " | ".join(f"{r['stages_s'].get(n, 0.0):.2f}" for n in s["stages_median_s"])
         lines.append(
-            f"| {r['seed']} | {r['wall_s']:.2f} | {r['load_before']:.2f} | {r['resampler']} | "
+            f"| {r['seed']} | {r['wall_s']:.2f} | {r['load_before']:.2f} | "
+            f"{r['reference_s']:.3f} | {r['resampler']} | "
             f"{','.join(map(str, r['k']))} | {stages} |"
         )
     medians = " | ".join(f"{v:.2f}" for v in s["stages_median_s"].values())
     lines += [
-        f"| median | {s['median_s']:.2f} | | | | {medians} |",
+        f"| median | {s['median_s']:.2f} | | {s['reference_median_s']:.3f} | | | {medians} |",
         "",
         f"- {'met' if s['met'] else 'MISSED'}: median wall time {s['median_s']:.2f} s "
         f"(range {s['min_s']:.2f}-{s['max_s']:.2f} s) against the target of {TARGET_S:.0f} s.",
+        f"- Reference workload (the machine's speed at each fit, see the script's docstring): "
+        f"median {s['reference_median_s']:.3f} s; compare it with other runs' before comparing "
+        "their wall times.",
         "",
     ]
     return "\n".join(lines)
