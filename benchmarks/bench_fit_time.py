@@ -10,8 +10,8 @@ the learner's own ``fit_times_``. A timing is only as good as the machine's idle
 1-minute load average is recorded before each fit, and so is the wall time of a fixed reference
 workload of the kind a fit spends its time on (float64 ``exp`` and small GEMMs): on a shared
 machine whose speed drifts without showing in the load average (this project's 2-core machine
-has timed the same code about 2x apart two hours apart), the reference says whether a slow fit ran on
-a slow machine. The report gives the median and the range over seeds.
+timed the same code about 2x apart in runs two hours apart), the reference says whether a slow
+fit ran on a slow machine. The report gives the median and the range over seeds.
 """
 
 from __future__ import annotations
