@@ -57,12 +57,20 @@ def fit_feature_map(feature_map, X: np.ndarray, n_eff: float):
 
 
 def warn_if_high_dimensional(
-    n_features: int, n_eff: float, covariance_type: str, where: str, stacklevel: int = 2
+    n_features: int,
+    n_eff: float,
+    covariance_type: str,
+    where: str,
+    stacklevel: int = 2,
+    n_components="bic",
 ) -> None:
     """Warn when a 2-component mixture has at least as many free parameters as effective rows
-    (the identified-K rule then keeps K = 1) but would not in two dimensions, so that reducing
-    the dimension helps. Weights too thin for a 2-D mixture are the ``FrontDoorWeightWarning``'s
-    to report."""
+    (the identified-K rule of ``"bic"`` and ``"aic"`` then keeps K = 1) but would not in two
+    dimensions, so that reducing the dimension helps. The other criteria (``"bic_eff"``,
+    ``"cv"``, ``"dp"``) and a K given by the user have no such rule, so they get no warning.
+    Weights too thin for a 2-D mixture are the ``FrontDoorWeightWarning``'s to report."""
+    if not (isinstance(n_components, str) and n_components in ("bic", "aic")):
+        return
     # "auto" may choose the leanest structure, so only its limit matters
     covariance_type = "spherical" if covariance_type == "auto" else covariance_type
     k2 = n_parameters(covariance_type, 2, n_features)
@@ -72,9 +80,12 @@ def warn_if_high_dimensional(
         f"The mixtures model {n_features} dimensions ({where}) but the front-door weights leave "
         f"N_eff = {n_eff:.0f} effective rows (smallest over intervention values, median over "
         f"draws): a 2-component {covariance_type}-covariance mixture has {k2} free parameters, so "
-        f"K cannot rise above 1 and p(x | do(y)) is modelled as one Gaussian. Reduce the "
-        f"dimension first: feature_map='pca' (or a PCA(q) of your own), or use "
-        f"covariance_type='diag'.",
+        f"K cannot rise above 1 by n_components={n_components!r} and p(x | do(y)) is modelled as "
+        "one Gaussian. Reduce the dimension first: feature_map='pca' (or a PCA(q) of your own); "
+        "or let K rise with n_components='bic_eff' and covariance_type='auto' (with "
+        "partial_pooling=True for a discrete y), which found the true K where the BIC could not "
+        "on the benchmark's high-dimensional synthetic data, at several times the fit time (see "
+        "the 'Choosing K' page).",
         MixtureWarning,
         stacklevel=stacklevel,
     )
@@ -96,7 +107,9 @@ class FeatureSpaceMixin:
             Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
             where = "feature_map space"
         warn_if_constant_columns(Xf, where)
-        warn_if_high_dimensional(Xf.shape[1], n_eff, self.covariance_type, where, stacklevel=5)
+        warn_if_high_dimensional(
+            Xf.shape[1], n_eff, self.covariance_type, where, 5, self.n_components
+        )
         return Xf
 
     def _unmap_features(self, samples: np.ndarray) -> np.ndarray:

@@ -57,21 +57,33 @@ def test_feature_map_pca_fits_in_the_principal_subspace_and_maps_back():
 def test_high_dimensional_x_warns_with_numbers():
     with pytest.warns(MixtureWarning, match=r"64 dimensions \(X\).*N_eff = 300.*4289 free"):
         warn_if_high_dimensional(64, 300.0, "full", "X")
+    with pytest.warns(MixtureWarning, match=r"by n_components='aic'.*n_components='bic_eff'"):
+        warn_if_high_dimensional(64, 300.0, "full", "X", n_components="aic")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_if_high_dimensional(2, 300.0, "full", "X")  # 11 parameters: no warning
         warn_if_high_dimensional(64, 300.0, "spherical", "X")  # 131 parameters: no warning
+        # criteria without the identified-K rule, and a K of the user's, can go past K = 1
+        for n_components in ("bic_eff", "cv", "dp", 3, {0: 2, 1: 3}):
+            warn_if_high_dimensional(64, 300.0, "full", "X", n_components=n_components)
 
 
 def test_learner_warns_on_high_dimensional_x_and_not_with_pca():
     X, data = _embedded(n=1500, d=24)
-    kw = dict(n_draws=2, n_components=1, progress=False, random_state=0)
+    kw = dict(n_draws=2, progress=False, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bm.MechanismLearner(LogisticRegression(), **kw).fit(X, data.y, data.z)
+        learner = bm.MechanismLearner(LogisticRegression(), **kw).fit(X, data.y, data.z)
     high = [w for w in caught if "free parameters" in str(w.message)]
     assert high and issubclass(high[0].category, MixtureWarning)
     assert "feature_map='pca'" in str(high[0].message)
+    assert np.all(learner.n_components_ == 1)  # what the warning says happens
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bm.MechanismLearner(LogisticRegression(), n_components="bic_eff", **kw).fit(
+            X, data.y, data.z
+        )
+    assert not [w for w in caught if "free parameters" in str(w.message)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bm.MechanismLearner(LogisticRegression(), feature_map="pca", **kw).fit(X, data.y, data.z)
