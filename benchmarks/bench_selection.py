@@ -242,7 +242,8 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--merge", nargs="+", type=Path,
-        help="combine the .json of runs (e.g. new settings with --no-grid and an earlier grid)",
+        help="combine the .json of runs (e.g. new settings with --no-grid and an earlier grid); "
+        "a later run's records replace an earlier run's of the same data set and setting",
     )  # fmt: skip
     return p.parse_args(argv)
 
@@ -251,7 +252,12 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
-        result = {**parts[0], "records": [r for p in parts for r in p["records"]]}
+        records = []
+        for part in parts:
+            redone = {(r["dataset"], r["setting"]) for r in part["records"]}
+            records = [r for r in records if (r["dataset"], r["setting"]) not in redone]
+            records += part["records"]
+        result = {**parts[0], "records": records}
         result["config"] = dict(parts[0]["config"])
         result["command"] = " ; ".join(p["command"] for p in parts)
         result["date"] = " ; ".join(p["date"] for p in parts)

@@ -158,3 +158,50 @@ def test_cwgmm_every_n_components_option_gives_per_draw_k(n_components):
         assert ks[0, 0] < ks[1, 0]
     else:
         np.testing.assert_array_equal(ks, [[2], [2]])
+
+
+def _structured_values(n_draws: int, seed: int = 0):
+    """Standardised rows and (S * M, N) weights: value 0 on two tilted clusters (a full
+    mixture), value 1 on four round clusters of unequal sizes (a spherical one)."""
+    from bayes_mech.resamplers._base import standardize_columns
+
+    rng = np.random.default_rng(seed)
+    tilted = [rng.multivariate_normal(c, [[1, r], [r, 1]], 300) for c, r in (([-6, 6], 0.9),
+              ([6, -6], -0.9))]  # fmt: skip
+    label = rng.integers(0, 4, 600)
+    centres = np.array([[8, 8], [8, -8], [-8, 8], [-8, -8]])
+    round_ = centres[label] + rng.normal(size=(600, 2)) * np.array([0.5, 1, 2, 1.5])[label, None]
+    X = np.concatenate([*tilted, round_])  # symmetric in the two axes: standardising keeps shapes
+    W = np.empty((n_draws, 2, 1200))
+    W[:, 0] = np.r_[np.ones(600), np.full(600, 1e-9)]
+    W[:, 1] = np.r_[np.full(600, 1e-9), np.ones(600)]
+    W *= rng.exponential(size=W.shape)
+    return standardize_columns(X)[0], (W / W.sum(-1, keepdims=True)).reshape(-1, 1200)
+
+
+@pytest.mark.parametrize("criterion", ["bic", "aic", "bic_eff", "cv"])
+def test_choose_structures_finds_each_values_structure(criterion):
+    from bayes_mech.resamplers.cwgmm import choose_structures
+
+    Z, W = _structured_values(n_draws=6)
+    assert choose_structures(Z, W, criterion, (6, 2), seed=0).tolist() == ["full", "spherical"]
+
+
+def test_choose_structures_reads_only_the_first_draws():
+    from bayes_mech.resamplers.cwgmm import STRUCTURE_DRAWS, choose_structures
+
+    n_draws = 3 * STRUCTURE_DRAWS
+    Z, W = _structured_values(n_draws)
+    # the later draws (two thirds of them) swap the values' weights: read, they would swap the
+    # structures
+    swapped = W.reshape(n_draws, 2, -1).copy()
+    swapped[STRUCTURE_DRAWS:] = swapped[STRUCTURE_DRAWS:, ::-1]
+    swapped = swapped.reshape(W.shape)
+    assert choose_structures(Z, swapped, "bic", (n_draws, 2), seed=0).tolist() == [
+        "full",
+        "spherical",
+    ]
+    assert choose_structures(Z, swapped[2 * STRUCTURE_DRAWS :], "bic", (STRUCTURE_DRAWS, 2),
+                             seed=0).tolist() == ["spherical", "full"]  # fmt: skip
+    # with fewer draws than STRUCTURE_DRAWS, all of them
+    assert choose_structures(Z, W[:4], "bic", (2, 2), seed=0).tolist() == ["full", "spherical"]
