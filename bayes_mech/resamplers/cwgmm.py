@@ -289,8 +289,7 @@ def _select_and_draw(
     if ks is not None:
         flat = ks.reshape(-1)
         parts = [
-            (np.flatnonzero(flat == k), [int(k)], covariance_type)
-            for k in np.unique(flat).tolist()
+            (np.flatnonzero(flat == k), [int(k)], covariance_type) for k in np.unique(flat).tolist()
         ]
     elif covariance_type == "auto":
         structures = choose_structures(Z, W, criterion, (n_draws, n_values), fit_seed, device)
