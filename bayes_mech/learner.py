@@ -90,13 +90,13 @@ class MechanismLearner(
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
     covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
-        Covariance structure of the mixtures. ``"auto"`` chooses it among full, tied, diag and
-        spherical by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``): per
-        intervention value, on the weights of its first four posterior draws (the structure with
-        the smallest mean criterion, each draw at its best K), and then K per draw within it; at
-        a fixed or DP-chosen K, per draw by the weighted BIC at that K. In many dimensions with
-        few effective rows a diagonal or spherical mixture identifies K > 1 where a full one
-        cannot. The g-formula's ``q`` stays full.
+        Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
+        and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/
+        ``"cv"``) among full, tied, diag and spherical: the first four draws of each value scan
+        all four, its other draws only the structures those chose. At a fixed or DP-chosen K the
+        structure is chosen by the weighted BIC at that K. In many dimensions with few effective
+        rows a diagonal or spherical mixture identifies K > 1 where a full one cannot. The
+        g-formula's ``q`` stays full.
     resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"
         How deconfounded rows are drawn: ``"cwgmm"`` from causally weighted mixtures (paper
         Alg. 1-2); ``"bootstrap"`` resamples rows with probabilities w (the paper's causal

@@ -201,6 +201,44 @@ def test_auto_covariance_type_identifies_more_components_in_high_dimension():
     np.testing.assert_array_equal(batch.covariance_type, ["spherical", "spherical"])
 
 
+def test_a_list_of_structures_chooses_among_those_only():
+    # the diag-generated clusters of the test above, among tied and spherical only
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [12.0, 0.0], [0.0, 12.0]])
+    scales = [np.diag([2.0, 0.5]), np.diag([0.5, 2.0]), np.diag([1.0, 3.0])]
+    X = np.concatenate([rng.normal(size=(300, 2)) @ L.T + c for L, c in zip(scales, centres,
+                        strict=True)])  # fmt: skip
+    kw = dict(candidates=range(1, 6), random_state=0)
+    full_scan = select_n_components(X, covariance_type="auto", **kw)
+    two = select_n_components(X, covariance_type=["spherical", "tied"], **kw)
+    assert full_scan.covariance_type == "diag"
+    assert two.scores.shape == (2, 5)  # tied, spherical: AUTO_COVARIANCE_TYPES' order
+    t, k = np.unravel_index(np.argmin(two.scores), two.scores.shape)
+    assert (two.covariance_type, two.n_components) == (("tied", "spherical")[t], k + 1)
+    # one component is the weighted mean and covariance whatever the start: same as the scan's
+    np.testing.assert_allclose(two.scores[:, 0], full_scan.scores[[1, 3], 0])
+    assert {t for t, _ in two.fits} == {"tied", "spherical"}
+    one = select_n_components(X, covariance_type=("diag",), **kw)
+    assert one.scores.shape == (1, 5) and one.covariance_type == "diag"
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "message"),
+    [
+        ([], "covariance_type as a sequence must name at least one of"),
+        (["diag", "round"], r"covariance_type must be one of .*; got 'round'"),
+        (5, r"covariance_type must be one of .*'auto'\]; got 5"),
+    ],
+)
+def test_bad_structure_lists_are_refused(covariance_type, message):
+    with pytest.raises(ValueError, match=message):
+        select_n_components(np.arange(20.0).reshape(10, 2), covariance_type=covariance_type)
+    if isinstance(covariance_type, list) and covariance_type:
+        with pytest.raises(ValueError, match="chooses the structure by"):
+            select_n_components(np.arange(20.0).reshape(10, 2), criterion="dp",
+                                covariance_type=["diag"])  # fmt: skip
+
+
 def test_auto_covariance_type_with_dp_is_refused():
     with pytest.raises(ValueError, match="covariance_type='auto' chooses the structure by"):
         select_n_components(np.zeros((10, 2)) + np.arange(10)[:, None], criterion="dp",

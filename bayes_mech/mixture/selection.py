@@ -58,7 +58,8 @@ class SelectionResult:
         mixture's component weights sorted in decreasing order, so that ``n_components`` is the
         number of them above ``weight_threshold``.
         With ``covariance_type="auto"`` one more axis before the candidates: the structures of
-        :data:`AUTO_COVARIANCE_TYPES`, in that order.
+        :data:`AUTO_COVARIANCE_TYPES`, in that order (with a list of structures, those, in the
+        same order).
     estimator : WeightedGaussianMixture or WeightedBayesianGaussianMixture
         ``"dp"``: the fitted DP mixture. ``"bic"``/``"aic"``: the mixture fitted with the chosen
         ``K`` (unbatched), or ``None`` for 2-D weights, whose members may choose different ``K``.
@@ -150,9 +151,10 @@ def select_n_components(
         Folds of ``criterion="cv"`` (at least 2; ignored by the other criteria).
     **mixture_kwargs
         Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...). With
-        ``covariance_type="auto"`` (``"bic"``/``"aic"``/``"cv"``) the structure is chosen with K,
-        per batch member, among :data:`AUTO_COVARIANCE_TYPES`: the criterion is minimised over
-        both. Each structure has its own identification limit (a diagonal or spherical mixture
+        ``covariance_type="auto"`` (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``) the structure is
+        chosen with K, per batch member, among :data:`AUTO_COVARIANCE_TYPES`: the criterion is
+        minimised over both; a list of structures (``["diag", "spherical"]``) chooses among
+        those only. Each structure has its own identification limit (a diagonal or spherical mixture
         identifies more components than a full one on the same effective rows), which is what
         lets K > 1 be found with few effective rows in many dimensions.
 
@@ -181,7 +183,7 @@ def select_n_components(
         check_positive_int(k, "candidates")
     cands = np.unique(cands)
     if criterion == "dp":
-        if mixture_kwargs.get("covariance_type") == "auto":
+        if chooses_structure(mixture_kwargs.get("covariance_type", "full")):
             raise ValueError(
                 "covariance_type='auto' chooses the structure by the weighted BIC or AIC; with "
                 "criterion='dp' pass one of "
@@ -207,8 +209,7 @@ def select_n_components(
             f"got candidates {cands.tolist()}."
         )
     covariance_type = mixture_kwargs.pop("covariance_type", "full")
-    check_option(covariance_type, "covariance_type", (*COVARIANCE_TYPES, "auto"))
-    types = AUTO_COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
+    types = structures_to_scan(covariance_type)
     if patience is not None:
         patience = check_positive_int(patience, "patience")
     nested = (
@@ -237,7 +238,7 @@ def select_n_components(
         best = cv.one_standard_error(scores, types, cands, X.shape[1])
     t_idx, k_idx = np.divmod(best, cands.size)
     chosen, chosen_types = cands[k_idx], np.asarray(types)[t_idx]
-    out_scores = scores if covariance_type == "auto" else scores[:, 0]
+    out_scores = scores if chooses_structure(covariance_type) else scores[:, 0]
     if weights.ndim == 1:
         key = (str(chosen_types[0]), int(chosen[0]))
         return SelectionResult(
@@ -245,6 +246,29 @@ def select_n_components(
             str(chosen_types[0]),
         )  # fmt: skip
     return SelectionResult(chosen, criterion, cands, out_scores, None, scan.fits, chosen_types)
+
+
+def chooses_structure(covariance_type) -> bool:
+    """Whether ``covariance_type`` asks for the structure to be chosen: ``"auto"`` or a
+    sequence of structures."""
+    return isinstance(covariance_type, (list, tuple, np.ndarray)) or covariance_type == "auto"
+
+
+def structures_to_scan(covariance_type) -> tuple[str, ...]:
+    """The structures a selection scans: one, :data:`AUTO_COVARIANCE_TYPES` for ``"auto"``, or
+    those of a sequence (in the order of :data:`AUTO_COVARIANCE_TYPES`)."""
+    if not isinstance(covariance_type, (list, tuple, np.ndarray)):
+        check_option(covariance_type, "covariance_type", (*COVARIANCE_TYPES, "auto"))
+        return AUTO_COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
+    given = list(covariance_type)
+    if not given:
+        raise ValueError(
+            "covariance_type as a sequence must name at least one of "
+            f"{list(AUTO_COVARIANCE_TYPES)}; got an empty sequence."
+        )
+    for name in given:
+        check_option(name, "covariance_type", COVARIANCE_TYPES)
+    return tuple(t for t in AUTO_COVARIANCE_TYPES if t in given)
 
 
 class _Scan:

@@ -32,8 +32,8 @@ __all__ = ["CWGMMFit", "CWGMMResampler", "choose_n_components", "cwgmm_resample"
 K_CANDIDATES = range(1, 11)
 #: ``select_n_components(patience=...)``: stop at a criterion that has risen twice in a row.
 PATIENCE = 2
-#: Posterior draws per intervention value on whose weights ``covariance_type="auto"`` chooses the
-#: value's covariance structure (the draws then choose K within it).
+#: Posterior draws per intervention value that scan every covariance structure with
+#: ``covariance_type="auto"``; the value's other draws scan only the structures these chose.
 STRUCTURE_DRAWS = 4
 
 
@@ -239,26 +239,27 @@ def _select(Z, weights, criterion, covariance_type, seed, device=None, candidate
     )
 
 
-def choose_structures(Z, W, criterion, shape, seed, device=None) -> np.ndarray:
-    """The covariance structure of every intervention value for ``covariance_type="auto"``.
+def choose_structures(Z, W, criterion, shape, seed, device=None) -> list[tuple[str, ...]]:
+    """The covariance structures each intervention value's draws choose among, for
+    ``covariance_type="auto"``.
 
     ``W`` holds the weights of every (draw, value) as rows ``s * M + m``. The first
-    :data:`STRUCTURE_DRAWS` draws of each value run the full scan over (structure, K); the value
-    takes the structure whose criterion, each draw at its own best K, is smallest on average
-    over those draws. A structure is a modelling choice that all draws share evidence for, so a
-    few draws settle it; K, which the weights of each draw move, is then chosen per draw within
-    it. Scanning every structure for every draw cost four times the scan of one (the 8x8 digits,
-    S = 32: 10.7 s against 0.5 s for the default).
+    :data:`STRUCTURE_DRAWS` draws of each value scan every (structure, K) of
+    :data:`~bayes_mech.mixture.selection.AUTO_COVARIANCE_TYPES`; the structures they chose are
+    the ones every draw of the value then chooses among, with K. A structure that none of them
+    chose is unlikely to be chosen by the others, and scanning it for every draw cost as much
+    as the others' scans (the raw 8x8 digits, S = 32: a bic_eff/auto fit took 10.7 s, the
+    default 0.5 s); the draws still choose per draw where the first ones disagree, so the
+    structure's uncertainty stays in the ensemble.
 
-    Returns an array of shape ``(M,)`` of structure names.
+    Returns one tuple of structure names per value, in the order of ``AUTO_COVARIANCE_TYPES``.
     """
     n_draws, n_values = shape
     n_probe = min(n_draws, STRUCTURE_DRAWS)
     # rows s * M + m with s < n_probe: the first n_probe * M rows
     result = _select(Z, W[: n_probe * n_values], criterion, "auto", seed, device)
-    scores = np.asarray(result.scores).reshape(n_probe, n_values, len(AUTO_COVARIANCE_TYPES), -1)
-    mean_best = scores.min(-1).mean(0)  # (M, T): each draw at its best K, averaged over draws
-    return np.asarray(AUTO_COVARIANCE_TYPES)[np.argmin(mean_best, axis=1)]
+    chosen = np.asarray(result.covariance_type).reshape(n_probe, n_values)
+    return [tuple(t for t in AUTO_COVARIANCE_TYPES if t in chosen[:, m]) for m in range(n_values)]
 
 
 def _select_and_draw(
@@ -274,7 +275,7 @@ def _select_and_draw(
     partial_pooling=False,
 ):
     """Per-member K by ``criterion`` ("bic"/"aic"/"bic_eff"/"cv"), each (draw, value) on its
-    own weights; with ``covariance_type="auto"`` within the structure
+    own weights; with ``covariance_type="auto"`` the structure too, among those
     :func:`choose_structures` gives the value. The selection's own fits at the chosen K are the
     CW-GMMs (no second fit). With ``ks`` (S, M) given, K is fixed per member and only the
     structure is chosen, per member, by ``criterion`` at that K.
@@ -293,11 +294,12 @@ def _select_and_draw(
         ]
     elif covariance_type == "auto":
         structures = choose_structures(Z, W, criterion, (n_draws, n_values), fit_seed, device)
-        of_member = np.tile(structures, n_draws)  # member s * M + m has value m's structure
+        value_of = np.arange(W.shape[0]) % n_values  # member s * M + m is of value m
         parts = [
-            (np.flatnonzero(of_member == t), K_CANDIDATES, str(t))
-            for t in dict.fromkeys(structures.tolist())
-        ]
+            (np.flatnonzero(np.isin(value_of, [m for m in range(n_values) if structures[m] == t])),
+             K_CANDIDATES, list(t))
+            for t in dict.fromkeys(structures)
+        ]  # fmt: skip
     else:
         parts = [(np.arange(W.shape[0]), K_CANDIDATES, covariance_type)]
     chosen_k = np.empty(W.shape[0], dtype=np.int64)
@@ -350,9 +352,10 @@ class CWGMMResampler(MixtureResampler):
         The covariance structure per intervention value (the most frequent over draws).
     covariance_type_draws_ : ndarray of str of shape (S, M)
         The structure of every (draw, value). With ``covariance_type="auto"`` and a criterion
-        (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``) one per value, shared by its draws
-        (:func:`choose_structures`); otherwise by the weighted BIC at the member's K (fixed K, a
-        dict, or ``"dp"``, whose K then comes from a full-covariance DP mixture).
+        (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``) chosen with K by it, among the structures
+        the value's first draws chose (:func:`choose_structures`); otherwise by the weighted BIC
+        at the member's K (fixed K, a dict, or ``"dp"``, whose K then comes from a
+        full-covariance DP mixture).
     mixtures_ : MixtureBank
         The S x M fitted mixtures, in the units of ``X``.
     fit_ : dict of str to ndarray of shape (S, M)
