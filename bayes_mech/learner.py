@@ -112,7 +112,7 @@ class MechanismLearner(
         empirical Bayes, per feature, so that features the intervention does not move share
         one mean estimated from all values' rows instead of each value's own noisy one, which
         members would learn as a causal difference (:mod:`bayes_mech.resamplers._pooling`;
-        values with the same K and structure in a draw). ``resampler_.pooled_share_draws_``
+        values with the same K in a draw). ``resampler_.pooled_share_draws_``
         says how much was pooled.
     weight_smoothing : None or "psis", default=None
         Pareto-smooth the log-weights before use.

@@ -241,3 +241,47 @@ def test_a_continuous_y_is_refused():
         progress=False, random_state=0,
     ).fit(X, y, z)  # fmt: skip
     assert np.isfinite(fitted.resampler_.pooled_share_draws_).all()
+
+
+def test_values_of_different_structures_are_pooled_together(rng):
+    """covariance_type="auto" can give one draw's values different structures: their means are
+    pooled all the same, exactly as pool_means pools them from their own variances and rows."""
+    from bayes_mech.mixture import WeightedGaussianMixture
+    from bayes_mech.resamplers._pooling import pool_fitted_means
+
+    centres = np.array([[0.0, 0.0, 0.0], [6.0, 6.0, 0.0]])
+    X = np.concatenate([c + rng.normal(size=(400, 3)) for c in centres])
+    W = np.ones((2, 800))
+    W[1, :] = rng.exponential(size=800)  # the second value: other weights, same clusters
+    W /= W.sum(1, keepdims=True)
+    kw = dict(n_components=2, random_state=0)
+    # batched fits of one member each, as the resampler's groups hold them
+    first = WeightedGaussianMixture(covariance_type="diag", **kw).fit(X, sample_weight=W[:1])
+    second = WeightedGaussianMixture(covariance_type="spherical", **kw).fit(X, sample_weight=W[1:])
+    own = [first.means_[0].copy(), second.means_[0].copy()]
+    variances, n_eff = [], []
+    for gm, w in ((first, W[0]), (second, W[1])):
+        wr = w[:, None] * np.asarray(gm.predict_proba(X))[0]
+        n_eff.append(wr.sum(0) ** 2 / (wr**2).sum(0))
+        v = component_variances(gm.covariances_, gm.covariance_type, 2)[0]
+        variances.append(np.broadcast_to(v, (2, 3)))
+    share = pool_fitted_means([(first, [0], [0]), (second, [1], [0])], W, X, n_values=2)
+    assert np.isfinite(share).all() and np.all((share > 0) & (share <= 1))
+    perm = match_components(np.stack(own), np.stack(variances), int(np.argmax(np.sum(n_eff, 1))))
+    order = perm[..., None]
+    want, _, _ = pool_means(
+        np.take_along_axis(np.stack(own), order, 1),
+        np.take_along_axis(np.stack(variances), order, 1),
+        np.take_along_axis(np.stack(n_eff), perm, 1),
+    )
+    got = np.stack([np.take_along_axis(gm.means_[0], perm[m][:, None], 0)
+                    for m, gm in enumerate((first, second))])  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    moved = (
+        np.abs(got[0] - got[1]).sum()
+        < np.abs(
+            np.take_along_axis(own[0], perm[0][:, None], 0)
+            - np.take_along_axis(own[1], perm[1][:, None], 0)
+        ).sum()
+    )
+    assert moved  # the values' means came closer together

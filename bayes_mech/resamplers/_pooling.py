@@ -35,7 +35,9 @@ so the learner refuses pooling there.
 
 Components are matched across values by minimum-cost assignment to the value with the most
 effective rows (cost: squared standardised distance between means). Only values whose
-mixtures have the same K and covariance structure in that draw are pooled together.
+mixtures have the same K in that draw are pooled together; their covariance structures may
+differ (with ``covariance_type="auto"`` they often do), since the model of the means needs only
+each component's per-feature variances.
 """
 
 from __future__ import annotations
@@ -139,40 +141,46 @@ def pool_fitted_means(groups, W: np.ndarray, Z: np.ndarray, n_values: int) -> np
     ``groups`` holds ``(mixture, flat member indices s * M + m, batch positions)`` as in
     :func:`~bayes_mech.resamplers.cwgmm._draw_from`; ``W`` ``(S * M, N)`` the weights each
     member was fitted to and ``Z`` ``(N, d)`` the rows, both in the mixtures' coordinates.
-    Members of one draw in one mixture (same K and structure) are pooled together.
+    The members of one draw with the same K are pooled together, whatever their covariance
+    structures (the model of the means needs only each component's per-feature variances).
 
     Returns the pooled share of every member, ``(S * M,)``: the mean over its components and
     features of ``1 - shrink`` (0: its own means kept, 1: fully pooled); NaN for a member
     pooled with no other value.
     """
     share = np.full(W.shape[0], np.nan)
+    # (member, mixture, batch position) of every member, by (draw, K)
+    by_draw_k: dict[tuple[int, int], list] = {}
     for gm, index, positions in groups:
         n_components = gm.weights_.shape[-1]
-        draws = np.asarray(index) // n_values
-        resp = None
-        for s in np.unique(draws).tolist():
-            sel = np.flatnonzero(draws == s)
-            if sel.size < 2:
-                continue
-            if resp is None:  # one E-pass per mixture, only where some draw is pooled
-                resp = np.asarray(gm.predict_proba(Z))  # (B, N, K)
-            pos = np.asarray(positions)[sel]
-            wr = W[np.asarray(index)[sel]][:, :, None] * resp[pos]  # (m, N, K)
-            n_eff = wr.sum(1) ** 2 / np.maximum((wr**2).sum(1), np.finfo(np.float64).tiny)
-            means = gm.means_[pos]
-            var = np.broadcast_to(
-                component_variances(gm.covariances_[pos], gm.covariance_type, n_components),
-                means.shape,
-            )
-            perm = match_components(means, var, reference=int(np.argmax(n_eff.sum(1))))
-            order = perm[..., None]
-            pooled, _, shrink = pool_means(
-                np.take_along_axis(means, order, 1),
-                np.take_along_axis(var, order, 1),
-                np.take_along_axis(n_eff, perm, 1),
-            )
-            out = means.copy()
-            np.put_along_axis(out, order, pooled, axis=1)
-            gm.means_[pos] = out
-            share[np.asarray(index)[sel]] = 1.0 - shrink.mean((1, 2))
+        for i, pos in zip(np.asarray(index).tolist(), np.asarray(positions).tolist(), strict=True):
+            by_draw_k.setdefault((i // n_values, n_components), []).append((i, gm, pos))
+    resp = {}  # one E-pass per mixture, only where some draw is pooled
+    for members in by_draw_k.values():
+        if len(members) < 2:
+            continue
+        means, var, n_eff = [], [], []
+        for i, gm, pos in members:
+            if id(gm) not in resp:
+                resp[id(gm)] = np.asarray(gm.predict_proba(Z))  # (B, N, K)
+            wr = W[i][:, None] * resp[id(gm)][pos]  # (N, K)
+            n_eff.append(wr.sum(0) ** 2 / np.maximum((wr**2).sum(0), np.finfo(np.float64).tiny))
+            mean = gm.means_[pos]
+            k = mean.shape[0]
+            v = component_variances(gm.covariances_[pos][None], gm.covariance_type, k)[0]
+            means.append(mean)
+            var.append(np.broadcast_to(v, mean.shape))
+        means, var, n_eff = np.stack(means), np.stack(var), np.stack(n_eff)
+        perm = match_components(means, var, reference=int(np.argmax(n_eff.sum(1))))
+        order = perm[..., None]
+        pooled, _, shrink = pool_means(
+            np.take_along_axis(means, order, 1),
+            np.take_along_axis(var, order, 1),
+            np.take_along_axis(n_eff, perm, 1),
+        )
+        out = means.copy()
+        np.put_along_axis(out, order, pooled, axis=1)
+        for row, (i, gm, pos) in enumerate(members):
+            gm.means_[pos] = out[row]
+            share[i] = 1.0 - shrink[row].mean()
     return share
