@@ -282,14 +282,15 @@ def test_auto_rule_docstring_figures_come_from_the_calibration_run():
     assert gf == _range([v for (name, _), v in rows.items() if name == "gformula"], 2)
 
 
-def _bic_eff_auto_synthetic(paragraph: str, gaps: str, result: dict, name: str):
+def _bic_eff_auto_synthetic(paragraph: str, gaps: str, result: dict, name: str, sign=-1):
     """``"bic_eff"``/``"auto"``'s gaps in 32 and 64 dimensions (the pattern ``gaps``) and its
     true-K count as the paragraph states them, checked against ``result`` (results file
-    ``name``) and its report."""
+    ``name``) and its report. ``sign``: -1 where the paragraph states how far below the best
+    fixed setting, +1 where how far above."""
     gap32, gap64 = _figures(paragraph, gaps)
     summary = result["summary"]
     assert (gap32, gap64) == tuple(
-        f"{-100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
+        f"{sign * 100 * summary[f'synth-{d}']['gap_bic_eff/auto']:.2f}" for d in (32, 64)
     )
     found, seeds = _figures(paragraph, r"true K in (\d+) of (\d+) seeds")
     report = (RESULTS / f"{name}.md").read_text(encoding="utf-8")
@@ -372,9 +373,10 @@ def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():
     assert parts == {"synth-32": WORDS["six"], "A.1": WORDS["two"]}
     gap32, gap64, found, seeds, _ = _bic_eff_auto_synthetic(
         paragraph,
-        rf"within {NUM} pt of the best fixed grid point in 32 dimensions and {NUM} pt in 64",
+        rf"{NUM} pt above the best fixed grid point in 32 dimensions and {NUM} pt above it in 64",
         pooled,
         "selection_pooling",
+        sign=+1,
     )
     (a1,) = _figures(paragraph, rf"{NUM} pt below it on A.1")
     assert a1 == f"{-100 * summary['A.1']['gap_bic_eff/auto']:.2f}"
@@ -382,18 +384,25 @@ def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():
     (best,) = _figures(paragraph, rf"four diagonal components,\s+at {NUM} %")
     assert summary["synth-64"]["best_fixed"] == "K=4/diag"
     assert best == f"{100 * summary['synth-64']['settings']['K=4/diag']['accuracy']:.2f}"
-    eff_s, default_s = _figures(paragraph, rf"took {NUM} s per fit where the default took {NUM} s")
-    digits = summary["digits-raw"]["settings"]
-    assert (eff_s, default_s) == tuple(
-        f"{digits[k]['fit_s']:.1f}" for k in ("bic_eff/auto", "bic/full")
+    timed = results_json("selection_s32")
+    assert timed["config"]["S"] == 32 and timed["config"]["seeds"] == WORDS["three"]
+    eff_s, default_s, a1_eff, a1_default = _figures(
+        paragraph,
+        rf"took {NUM} s per fit on the raw\s+digits where the default took {NUM} s in the same "
+        rf"run, and {NUM} s against {NUM} s on A.1",
     )
+    for name, (eff, default) in (("digits-raw", (eff_s, default_s)), ("A.1", (a1_eff, a1_default))):
+        settings = timed["summary"][name]["settings"]
+        assert (eff, default) == tuple(
+            f"{settings[k]['fit_s']:.1f}" for k in ("bic_eff/auto", "bic/full")
+        )
     with_p, without = _figures(paragraph, rf"{NUM} % with pooling, {NUM} % without")
     unpooled = results_json("selection_synth")["summary"]["synth-64"]["settings"]["bic/full"]
     assert with_p == f"{100 * summary['synth-64']['settings']['bic/full']['accuracy']:.2f}"
     assert without == f"{100 * unpooled['accuracy']:.2f}"
     assert {k for pair in unpooled["k"] for k in pair} == {1}  # "one full component"
-    _only(paragraph, {gap32, gap64, found, seeds, a1, best, eff_s, default_s, with_p, without},
-          {"32", "64"})  # fmt: skip
+    _only(paragraph, {gap32, gap64, found, seeds, a1, best, eff_s, default_s, a1_eff, a1_default,
+                      with_p, without}, {"32", "64"})  # fmt: skip
 
 
 def test_cwgmm_pooling_calibration_figures():
