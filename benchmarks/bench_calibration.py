@@ -114,12 +114,14 @@ def _predict(setting: str, model, X) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ one fit
-def _learner(setting, resampler, S, seed, pooling=False):
+def _learner(setting, resampler, S, seed, pooling=False, selection=("bic", "full")):
     from bayes_mech import MechanismLearner
 
+    n_components, covariance_type = selection
     return MechanismLearner(
         _estimator(setting), n_draws=S, resampler=resampler, partial_pooling=pooling,
-        progress=False, random_state=seed,
+        n_components=n_components, covariance_type=covariance_type, progress=False,
+        random_state=seed,
     )  # fmt: skip
 
 
@@ -170,12 +172,14 @@ def _clone_learner_state(learner):
 
 
 def run_one(
-    setting, N, resampler, rep, S, points, estimand_rows, estimand_cache, mc=True, pooling=False
-):
-    """One replication: fit, compare with the estimand, return a record of numbers."""
+    setting, N, resampler, rep, S, points, estimand_rows, estimand_cache, mc=True, pooling=False,
+    selection=("bic", "full"),
+):  # fmt: skip
+    """One replication: fit, compare with the estimand, return a record of numbers.
+    ``selection``: the learner's ``(n_components, covariance_type)``."""
     seed = 1000 * rep + N % 997
     X, y, z = _draw(setting, N, seed)
-    learner = _learner(setting, resampler, S, seed, pooling)
+    learner = _learner(setting, resampler, S, seed, pooling, selection)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -465,8 +469,18 @@ def format_md(result) -> str:
         f"{result['config']['points']} test points, estimand from "
         f"{result['config']['estimand_rows']} interventional rows"
         + (
-            "; every learner with partial_pooling=True."
+            "; every learner with partial_pooling=True"
             if result["config"].get("partial_pooling")
+            else ""
+        )
+        + (
+            f"; every learner with n_components={result['config']['n_components']!r}, "
+            f"covariance_type={result['config']['covariance_type']!r}."
+            if (
+                result["config"].get("n_components", "bic"),
+                result["config"].get("covariance_type", "full"),
+            )
+            != ("bic", "full")
             else "."
         ),
         "",
@@ -540,6 +554,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--partial-pooling", action="store_true", help="every learner with partial_pooling=True"
     )
+    p.add_argument("--n-components", default="bic", help="every learner's n_components")
+    p.add_argument("--covariance-type", default="full", help="every learner's covariance_type")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "calibration.md")
     p.add_argument("--render", action="store_true", help="only re-write .md/.png from .json")
@@ -588,6 +604,8 @@ def main(argv=None) -> dict:
         "estimand_rows": args.estimand_rows if not q else 20_000,
         "mc": not args.no_mc,
         "partial_pooling": bool(args.partial_pooling),
+        "n_components": args.n_components,
+        "covariance_type": args.covariance_type,
     }
     for s in cfg["settings"]:
         if s not in SETTINGS:
@@ -603,6 +621,7 @@ def main(argv=None) -> dict:
                     rec = run_one(
                         setting, N, resampler, rep, cfg["S"], points, cfg["estimand_rows"],
                         cache, mc=cfg["mc"], pooling=cfg["partial_pooling"],
+                        selection=(cfg["n_components"], cfg["covariance_type"]),
                     )  # fmt: skip
                     result["records"].append(rec)
                     print(
