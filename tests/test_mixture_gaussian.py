@@ -527,3 +527,8 @@ def test_tied_second_moments_passed_once_per_fit_equal_the_per_iteration_sums(rn
     diff = X[None, None] - new_means[:, :, None, :]
     scatter = torch.einsum("bkn,bkni,bknj->bij", wr, diff, diff) / wr.sum((1, 2))[:, None, None]
     np.testing.assert_allclose(cov, scatter + 1e-6 * torch.eye(d), rtol=1e-9, atol=1e-12)
+    # The E-step leaves the shared quadratic part -1/2 x^T Lambda x out of the responsibilities
+    # (it cancels there); the log-likelihood adds its weighted sum back: the same as
+    # sum_n w logsumexp_k log rho with the quadratic part in every term.
+    lse = torch.logsumexp(cov_ops.log_rho(X, means, prec_chol, log_const, "tied"), dim=1)
+    np.testing.assert_allclose(summed[3], (W * lse).sum(-1), rtol=1e-11)
