@@ -396,13 +396,28 @@ def test_choosing_k_pooling_figures_come_from_the_pooled_selection_run():
         assert (eff, default) == tuple(
             f"{settings[k]['fit_s']:.1f}" for k in ("bic_eff/auto", "bic/full")
         )
+    calibrated = results_json("calibration_selection")
+    assert calibrated["config"]["partial_pooling"] and calibrated["config"]["reps"] == 20
+    assert (calibrated["config"]["n_components"], calibrated["config"]["covariance_type"]) == (
+        "bic_eff",
+        "auto",
+    )
+    *bands, n1, n2, n3 = _figures(
+        paragraph,
+        rf"estimand at {NUM}, {NUM} and {NUM} of the test points at N = (\d+), (\d+) and (\d+)",
+    )
+    rows = {r["N"]: r for r in calibrated["summary"] if r["setting"] == "A.1"}
+    assert tuple(bands) == tuple(f"{rows[int(n)]['band']:.2f}" for n in (n1, n2, n3))
+    (mc,) = _figures(paragraph, rf"and {NUM} of their\s+variance at N = 5000 is Monte Carlo")
+    assert mc == f"{rows[5000]['mc_share']:.2f}"
     with_p, without = _figures(paragraph, rf"{NUM} % with pooling, {NUM} % without")
     unpooled = results_json("selection_synth")["summary"]["synth-64"]["settings"]["bic/full"]
     assert with_p == f"{100 * summary['synth-64']['settings']['bic/full']['accuracy']:.2f}"
     assert without == f"{100 * unpooled['accuracy']:.2f}"
     assert {k for pair in unpooled["k"] for k in pair} == {1}  # "one full component"
-    _only(paragraph, {gap32, gap64, found, seeds, a1, best, eff_s, default_s, a1_eff, a1_default,
-                      with_p, without}, {"32", "64"})  # fmt: skip
+    stated = {gap32, gap64, found, seeds, a1, best, eff_s, default_s, a1_eff, a1_default, with_p,
+              without, *bands, n1, n2, n3, mc}  # fmt: skip
+    _only(paragraph, stated, {"32", "64", "20", "90"})
 
 
 def test_cwgmm_pooling_calibration_figures():
