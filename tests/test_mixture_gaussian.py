@@ -532,3 +532,12 @@ def test_tied_second_moments_passed_once_per_fit_equal_the_per_iteration_sums(rn
     # sum_n w logsumexp_k log rho with the quadratic part in every term.
     lse = torch.logsumexp(cov_ops.log_rho(X, means, prec_chol, log_const, "tied"), dim=1)
     np.testing.assert_allclose(summed[3], (W * lse).sum(-1), rtol=1e-11)
+
+
+def test_weighted_gram_is_the_weighted_sum_of_outer_products(rng, monkeypatch):
+    # the direct path's tied second moments, passed to every EM iteration; chunks of 7 rows
+    monkeypatch.setattr(cov_ops, "CHUNK_BYTES", 7 * 8 * 3 * 5)
+    X = torch.as_tensor(rng.normal(size=(50, 5)))
+    W = torch.as_tensor(rng.exponential(size=(3, 50)))
+    want = torch.einsum("bn,ni,nj->bij", W, X, X)
+    np.testing.assert_allclose(cov_ops.weighted_gram(X, W), want, rtol=1e-12)

@@ -336,6 +336,8 @@ class BaseWeightedMixture(DensityMixin, BaseEstimator):
             features = cov_ops.RowFeatures(Xc, self.covariance_type)  # built once per fit
             if self.covariance_type == "tied":  # its M-step second moments: once per fit
                 second = features.weighted_sums(W)
+        elif self.covariance_type == "tied":  # the same on the direct path, as (B, d, d)
+            second = cov_ops.weighted_gram(Xc, W)
         for it in range(1, self.max_iter + 1):
             # The common case (every member active) avoids all indexing: at small sizes the
             # per-iteration op count, not the arithmetic, sets the speed.

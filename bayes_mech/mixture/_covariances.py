@@ -259,17 +259,6 @@ def gaussian_log_const(log_weights, prec_chol, covariance_type, n_features):
     return log_weights + logdet - 0.5 * n_features * math.log(2 * math.pi)
 
 
-def _tied_quadratic(x, means, cov_chol, buffer):
-    """``‖L⁻¹ x − L⁻¹ μ_k‖²`` ``(B, K, c)`` for a tied covariance factor ``L`` ``(B, d, d)``: one
-    batched triangular solve of the rows per member, not one per component; ``buffer`` is a
-    reused ``(B, K, ≥ c, d)`` tensor."""
-    b, _, d = means.shape
-    zx = torch.linalg.solve_triangular(cov_chol, x.mT.expand(b, d, len(x)), upper=False)
-    zm = torch.linalg.solve_triangular(cov_chol, means.mT, upper=False)  # (B, d, K)
-    diff = torch.sub(zx.mT[:, None], zm.mT[:, :, None], out=buffer[:, :, : len(x)])
-    return diff.square_().sum(-1)
-
-
 def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffers=None):
     """``(x − μ_k)ᵀ Σ_k⁻¹ (x − μ_k)`` with ``D = x − μ_k`` of shape ``(B, K, c, d)`` (returned for
     reuse by the M-step).
@@ -282,7 +271,7 @@ def _direct_quadratic(x, means, prec_chol, covariance_type, cov_chol=None, buffe
         diff = x[None, None] - means[:, :, None, :]
     else:  # reused across chunks: fresh multi-MB tensors cost a page fault per 4 KiB
         diff = torch.sub(x[None, None], means[:, :, None, :], out=buffers[0][:, :, : len(x)])
-    if cov_chol is not None:  # full only: tied goes through _tied_quadratic
+    if cov_chol is not None:  # full only (tied's E-step needs no quadratic form)
         # Solving L zᵀ = Dᵀ on the transposed view hands LAPACK a column-major right-hand side
         # as is; the row-major ``left=False`` form copies D first (1.2x slower at d = 784).
         out = None if buffers is None else buffers[1][:, :, : len(x)].mT
@@ -314,6 +303,18 @@ def _add_gram(out: torch.Tensor, scaled: torch.Tensor) -> None:
         # Row-major (c, d) is column-major (d, c): syrk(A Aᵀ) with A = that view, accumulating
         # into the column-major view of out[b, k] (its upper triangle = our lower one).
         syrk(1.0, rows[b, k].T, beta=1.0, c=acc[b, k].T, trans=0, overwrite_c=1)
+
+
+def weighted_gram(X: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """``Σ_n W_bn x_n x_nᵀ``, shape ``(B, d, d)``: a tied mixture's second moments on the direct
+    path, the same in every EM iteration (see :func:`weighted_statistics`)."""
+    (n, d), b = X.shape, W.shape[0]
+    out = torch.zeros(b, 1, d, d, dtype=X.dtype, device=X.device)
+    step = chunk_rows(n, X.element_size() * b * d)
+    for start in range(0, n, step):
+        x, w = X[start : start + step], W[:, start : start + step]
+        _add_gram(out, (x * w[..., None].sqrt())[:, None])
+    return _symmetrize_lower(out)[:, 0]
 
 
 def _symmetrize_lower(mat: torch.Tensor) -> torch.Tensor:
@@ -443,19 +444,26 @@ def weighted_statistics(
         s1 = torch.zeros(b, k, d, **kw)
         # numpy's BLAS one matrix at a time (see _gemm), or torch's batched over (B, K).
         per_matrix = gemm._numpy_ok(X, means, prec_chol) and _uses_syrk(X)
-        # Tied: one product (or triangular solve) of the rows per member, x P − μ_k P, and the
-        # pooled scatter from Σ_n w x xᵀ, one Gram per member, instead of one of each per
-        # component; full: per component.
         if tied:
-            second = torch.zeros(b, 1, d, d, **kw)
+            # −½ (x − μ_k)ᵀΛ(x − μ_k) = −½ xᵀΛx + xᵀΛμ_k − ½ μ_kᵀΛμ_k, and −½ xᵀΛx is the same
+            # for every component: it cancels from the responsibilities, and the log-likelihood
+            # needs only Σ_n w xᵀΛx = tr(Λ Σ_n w x xᵀ). So the E-step is one (c, d) by (d, B·K)
+            # product of the rows, O(c d K) per member instead of O(c d²), and the pooled
+            # scatter comes from Σ_n w x xᵀ, which the EM passes in once per fit.
+            lam = prec_chol @ prec_chol.mT  # (B, d, d)
+            lam_mu = lam @ means.mT  # (B, d, K)
+            tied_const = log_const - 0.5 * (means * lam_mu.mT).sum(-1)  # (B, K)
+            lam_mu_cols = lam_mu.permute(1, 0, 2).reshape(d, b * k)
+            given = second_moments is not None
+            second = second_moments if given else torch.zeros(b, 1, d, d, **kw)
         else:
             s2 = torch.zeros(b, k, d, d, **kw)
-        if per_matrix:
-            buffers_np = tuple(X.new_empty(chunk, d).numpy() for _ in range(2 if tied else 1))
-        else:
-            cov_chol = covariance_cholesky_from_precision(prec_chol)
-            # the E-step's x − μ (or the tied one's L⁻¹x − L⁻¹μ) and, full only, its solve
-            buffers = tuple(torch.empty(b, k, chunk, d, **kw) for _ in range(1 if tied else 2))
+            if per_matrix:
+                buffer_np = X.new_empty(chunk, d).numpy()
+            else:
+                cov_chol = covariance_cholesky_from_precision(prec_chol)
+                # the E-step's x − μ and its solve
+                buffers = tuple(torch.empty(b, k, chunk, d, **kw) for _ in range(2))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         w = W[:, start:stop]
@@ -475,17 +483,17 @@ def weighted_statistics(
                 gemm.addmm_(quad_totals, w, phi)
         else:
             x = X[start:stop]
-            if tied and per_matrix:
-                quad = gemm.quadratic_rows_tied(x, means, prec_chol, buffers_np)
-            elif tied:
-                quad = _tied_quadratic(x, means, cov_chol, buffers[0])
-            elif per_matrix:
-                quad = gemm.quadratic_rows(x, means, prec_chol, buffers_np[0])
+            if tied:  # less −½ xᵀΛx, added back to the log-likelihood below
+                linear = gemm.mm(x, lam_mu_cols).view(-1, b, k).permute(1, 2, 0)
+                log_rho = linear + tied_const[..., None]  # (B, K, c)
             else:
-                quad, diff = _direct_quadratic(
-                    x, means, prec_chol, covariance_type, cov_chol, buffers
-                )
-            log_rho = log_const[..., None] - 0.5 * quad  # (B, K, c)
+                if per_matrix:
+                    quad = gemm.quadratic_rows(x, means, prec_chol, buffer_np)
+                else:
+                    quad, diff = _direct_quadratic(
+                        x, means, prec_chol, covariance_type, cov_chol, buffers
+                    )
+                log_rho = log_const[..., None] - 0.5 * quad  # (B, K, c)
             rw, lse, log_r = _weighted_resp(log_rho, w[:, None, :], 1, entropy)
             log_norm += (w * lse).sum(-1)
             if entropy:
@@ -495,9 +503,10 @@ def weighted_statistics(
             # Σ r w (x − μ) by a GEMM; Σ r w (x − μ)(x − μ)ᵀ as (√(r w) D)ᵀ (√(r w) D), in place.
             s1 += rw @ x - rw_sum[..., None] * means
             if tied:
-                _add_gram(second, (x * w[..., None].sqrt())[:, None])
+                if not given:
+                    _add_gram(second, (x * w[..., None].sqrt())[:, None])
             elif per_matrix:
-                gemm.add_gram_rows_(s2, x, means, rw, buffers_np[0])
+                gemm.add_gram_rows_(s2, x, means, rw, buffer_np)
             else:
                 _add_gram(s2, diff.mul_(rw.sqrt_()[..., None]))
     eps = 10 * torch.finfo(X.dtype).eps
@@ -519,9 +528,11 @@ def weighted_statistics(
         else:
             cov = ((s2 / nk - new_means.square().sum(-1)) / d).clamp_min(0.0)
     elif tied:
+        second = second if given else _symmetrize_lower(second)[:, 0]  # Σ_n w x xᵀ, (B, d, d)
+        log_norm -= 0.5 * (lam * second).sum((-2, -1))  # Σ_n w (−½ xᵀΛx): the part left out
         nk = nk + eps
         new_means = means + s1 / nk[..., None]
-        cov = _tied_covariance(_symmetrize_lower(second)[:, 0], nk, new_means)
+        cov = _tied_covariance(second, nk, new_means)
     else:
         nk = nk + eps
         delta = s1 / nk[..., None]

@@ -40,7 +40,6 @@ __all__ = [
     "numpy_blas",
     "precision_factor",
     "quadratic_rows",
-    "quadratic_rows_tied",
 ]
 
 
@@ -84,7 +83,7 @@ def quadratic_rows(
     x: torch.Tensor, means: torch.Tensor, prec_chol: torch.Tensor, buffer: np.ndarray
 ) -> torch.Tensor:
     """``‖(x_n − μ_bk) P_bk‖²`` of shape ``(B, K, c)`` for the rows ``x`` ``(c, d)``, with ``P``
-    upper triangular, ``(B, K, d, d)`` (``full``; tied: :func:`quadratic_rows_tied`).
+    upper triangular, ``(B, K, d, d)`` (``full``; a tied E-step needs no quadratic form).
 
     One matrix at a time in the reused ``(≥ c, d)`` ``buffer``: ``x − μ``, then ``trmm`` in place
     (half the flops of a GEMM), then the row sums of squares. ``P`` is used as it is, so the
@@ -101,27 +100,6 @@ def quadratic_rows(
         # column-major is Pᵀ, lower triangular. Neither operand is copied.
         scipy.linalg.blas.dtrmm(1.0, pn[i, j].T, rows.T, side=0, lower=1, overwrite_b=1)
         np.einsum("ij,ij->i", rows, rows, out=qn[i, j])
-    return quad
-
-
-def quadratic_rows_tied(
-    x: torch.Tensor, means: torch.Tensor, prec_chol: torch.Tensor, buffers: tuple
-) -> torch.Tensor:
-    """:func:`quadratic_rows` for a tied precision factor ``P`` ``(B, d, d)``: ``(x − μ_k) P =
-    x P − μ_k P``, so each member needs one ``trmm`` of the rows, not one per component; the
-    components then cost a subtraction and a sum of squares each. ``buffers`` are two reused
-    ``(≥ c, d)`` arrays."""
-    b, k, _ = means.shape
-    quad = x.new_empty(b, k, len(x))
-    rows, diff = (buf[: len(x)] for buf in buffers)
-    xn, mn, pn, qn = x.numpy(), means.numpy(), prec_chol.numpy(), quad.numpy()
-    for i in range(b):
-        rows[...] = xn
-        scipy.linalg.blas.dtrmm(1.0, pn[i].T, rows.T, side=0, lower=1, overwrite_b=1)  # x P
-        shifted = mn[i] @ pn[i]  # (K, d): μ_k P
-        for j in range(k):
-            np.subtract(rows, shifted[j], out=diff)
-            np.einsum("ij,ij->i", diff, diff, out=qn[i, j])
     return quad
 
 
