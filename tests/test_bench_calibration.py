@@ -135,3 +135,30 @@ def test_spread_skill_is_one_for_exchangeable_members(bench):
     assert abs(row["spread_skill"] - 1.0) < 0.03
     hist = np.asarray(row["rank_hist"]) / (40 * points)
     assert np.all(np.abs(hist - 1 / (S + 1)) < 0.01)
+
+
+def test_another_selection_runs_end_to_end_and_is_reported(bench):
+    """--n-components / --covariance-type reach the learner and the report's header."""
+    learner = bench._learner("A.1", "cwgmm", 4, 0, True, ("bic_eff", "auto"))
+    params = learner.get_params()
+    assert (params["n_components"], params["covariance_type"], params["partial_pooling"]) == (
+        "bic_eff",
+        "auto",
+        True,
+    )
+    points = bench._draw("A.1", 20, 777_777, confounded=False)[0]
+    rec = bench.run_one("A.1", 400, "cwgmm", 0, 4, points, 5000, {}, mc=False, pooling=True,
+                        selection=("bic_eff", "auto"))  # fmt: skip
+    assert rec["ran"] == "cwgmm" and 0.0 <= rec["band"] <= 1.0
+    config = {"S": 4, "points": 20, "estimand_rows": 5000, "partial_pooling": True,
+              "n_components": "bic_eff", "covariance_type": "auto", "settings": ["A.1"],
+              "sizes": [400], "resamplers": ["cwgmm"], "reps": 1, "mc": False}  # fmt: skip
+    result = {"command": "c", "date": "d", "machine": {"summary": "m", "load_average": [0.1]},
+              "config": config, "records": [rec], "run_time_s": 1.0}  # fmt: skip
+    result["summary"] = bench.summarise(result["records"])
+    result["contraction"] = bench.contraction(result["summary"])
+    text = bench.format_md(result)
+    assert (
+        "every learner with partial_pooling=True; every learner with n_components='bic_eff', "
+        "covariance_type='auto'." in text
+    )
