@@ -227,3 +227,21 @@ def test_choose_structures_keeps_every_structure_a_first_draw_chose():
     assert set(types[:, 0]) == {"full"}
     assert types[:2, 1].tolist() == ["full", "full"]
     assert set(types[2:, 1]) == {"spherical"}
+
+
+def test_few_draws_scan_every_structure_without_a_first_pass(monkeypatch):
+    """With no more draws than STRUCTURE_DRAWS every draw scans all four structures anyway:
+    no separate first pass (it would fit the same mixtures twice)."""
+    import torch
+
+    from bayes_mech.resamplers import cwgmm
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("choose_structures ran")
+
+    monkeypatch.setattr(cwgmm, "choose_structures", refuse)
+    Z, W = _structured_values(n_draws=cwgmm.STRUCTURE_DRAWS)
+    log_w = torch.log(torch.as_tensor(W).reshape(cwgmm.STRUCTURE_DRAWS, 2, -1))
+    *_, types = cwgmm._select_and_draw(Z, log_w, "bic", 50, covariance_type="auto", seed=0,
+                                       device=None)  # fmt: skip
+    assert set(types[:, 0]) == {"full"} and set(types[:, 1]) == {"spherical"}

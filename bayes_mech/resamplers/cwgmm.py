@@ -294,7 +294,8 @@ def _select_and_draw(
         parts = [
             (np.flatnonzero(flat == k), [int(k)], covariance_type) for k in np.unique(flat).tolist()
         ]
-    elif covariance_type == "auto":
+    elif covariance_type == "auto" and n_draws > STRUCTURE_DRAWS:
+        # (with no more draws than that, every draw scans every structure: the same fits)
         structures = choose_structures(Z, W, criterion, (n_draws, n_values), fit_seed, device)
         value_of = np.arange(W.shape[0]) % n_values  # member s * M + m is of value m
         parts = [
