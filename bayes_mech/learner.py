@@ -93,7 +93,8 @@ class MechanismLearner(
         Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
         and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/
         ``"cv"``) among full, tied, diag and spherical: the first four draws of each value scan
-        all four, its other draws only the structures those chose. At a fixed or DP-chosen K the
+        all four, its other draws only the structures those chose, at K within one of theirs.
+        At a fixed or DP-chosen K the
         structure is chosen by the weighted BIC at that K. In many dimensions with few effective
         rows a diagonal or spherical mixture identifies K > 1 where a full one cannot. The
         g-formula's ``q`` stays full.

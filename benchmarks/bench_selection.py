@@ -23,6 +23,13 @@ Reported: accuracy (mean over seeds), the chosen K and structure, and fit time (
 the automatic choices' gap to the best fixed (K, structure). ``--true-k-seeds`` more seeds of
 the synthetic sets check how often the automatic choice finds K = 4.
 
+``--rule-check`` measures instead what ``covariance_type="auto"``'s rule for the later draws
+gives up (only the first ``STRUCTURE_DRAWS`` draws of a value scan every structure and K; the
+others scan the structures those chose, at K within ``K_WINDOW`` of theirs): each seed is fitted
+with ``n_components="bic_eff"`` twice, once with every draw scanning everything, once with the
+rule, and it reports how many later draws' unrestricted (structure, K) fall outside the rule's
+set, and both fits' accuracy and time (``results/selection_rule.md``).
+
 Usage::
 
     python benchmarks/bench_selection.py            # writes results/selection.{md,json}
@@ -132,7 +139,88 @@ def fit_one(data, estimator, fmap, n_components, covariance_type, S, seed, pooli
         "k": np.asarray(learner.n_components_).tolist(),
         "k_draws": np.asarray(res.n_components_draws_).tolist(),
         "structure": np.asarray(res.covariance_type_).tolist(),
+        "structure_draws": np.asarray(res.covariance_type_draws_).tolist(),
     }
+
+
+def rule_check(data, estimator, fmap, S, seed, pooling):
+    """bic_eff/auto with every draw scanning every (structure, K), then with the later-draw
+    rule; which of the unrestricted run's later draws chose outside the rule's set."""
+    from bayes_mech.resamplers import cwgmm
+
+    probe = cwgmm.STRUCTURE_DRAWS
+    cwgmm.STRUCTURE_DRAWS = S  # no later draws: every draw scans everything
+    try:
+        full = fit_one(data, estimator, fmap, "bic_eff", "auto", S, seed, pooling)
+    finally:
+        cwgmm.STRUCTURE_DRAWS = probe
+    rule = fit_one(data, estimator, fmap, "bic_eff", "auto", S, seed, pooling)
+    ks, types = np.asarray(full["k_draws"]), np.asarray(full["structure_draws"])
+    n_values = ks.shape[1]
+    sets = cwgmm.structure_sets(types[:probe], ks[:probe], n_values)
+    window = cwgmm.k_window(ks[:probe], n_values)
+    cands = list(cwgmm.K_CANDIDATES)
+    later = [(m, str(t), int(k)) for row_t, row_k in zip(types[probe:], ks[probe:], strict=True)
+             for m, (t, k) in enumerate(zip(row_t, row_k, strict=True))]  # fmt: skip
+    out_t = [t not in sets[m] for m, t, _ in later]
+    out_k = [not window[m, cands.index(k)] for m, _, k in later]
+    return {
+        "later": len(later),
+        "outside_structure": int(sum(out_t)),
+        "outside_k": int(sum(out_k)),
+        "outside": int(sum(a or b for a, b in zip(out_t, out_k, strict=True))),
+        "accuracy_full": full["accuracy"],
+        "accuracy_rule": rule["accuracy"],
+        "fit_s_full": full["fit_s"],
+        "fit_s_rule": rule["fit_s"],
+        "k_draws_full": full["k_draws"],
+    }
+
+
+def summarise_rule(records: list[dict]) -> dict:
+    out = {}
+    for name in dict.fromkeys(r["dataset"] for r in records):
+        rs = [r for r in records if r["dataset"] == name]
+        out[name] = {
+            "seeds": len(rs),
+            **{key: int(sum(r[key] for r in rs))
+               for key in ("later", "outside_structure", "outside_k", "outside")},
+            "accuracy_full": float(np.mean([r["accuracy_full"] for r in rs])),
+            "accuracy_rule": float(np.mean([r["accuracy_rule"] for r in rs])),
+            "fit_s_full": float(np.median([r["fit_s_full"] for r in rs])),
+            "fit_s_rule": float(np.median([r["fit_s_rule"] for r in rs])),
+        }  # fmt: skip
+    return out
+
+
+def format_rule_md(result: dict) -> str:
+    cfg = result["config"]
+    lines = [
+        '# covariance_type="auto": what the later-draw rule gives up',
+        "",
+        f"Command: `{result['command']}`; date {result['date']}; {result['machine']['summary']}; "
+        f"load {result['machine']['load_average']}; run time {result['run_time_s']:.0f} s; "
+        f'S = {cfg["S"]} draws, n_components="bic_eff", resampler cwgmm'
+        + (", partial pooling of the means" if cfg["partial_pooling"] else "")
+        + ".",
+        "",
+        f"Each seed is fitted twice: every draw scanning every (structure, K) ('all'), and the "
+        f"rule (the first {cfg['structure_draws']} draws of each value scan everything, the "
+        f"others the structures those chose at K within {cfg['k_window']} of theirs). "
+        "'Outside' counts the later draws of the 'all' fit whose (structure, K) the rule would "
+        "not have offered them. Fit time includes scoring the test set (median over seeds).",
+        "",
+        "| data set | seeds | later draws | outside: structure | outside: K | outside: either "
+        "| accuracy % all | accuracy % rule | fit s all | fit s rule |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in result["summary"].items():
+        lines.append(
+            f"| {name} | {e['seeds']} | {e['later']} | {e['outside_structure']} | "
+            f"{e['outside_k']} | {e['outside']} | {100 * e['accuracy_full']:.2f} | "
+            f"{100 * e['accuracy_rule']:.2f} | {e['fit_s_full']:.1f} | {e['fit_s_rule']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def summarise(records: list[dict]) -> dict:
@@ -241,11 +329,43 @@ def parse_args(argv=None):
         "--partial-pooling", action="store_true", help="every setting with partial_pooling=True"
     )
     p.add_argument(
+        "--rule-check", action="store_true",
+        help="what covariance_type='auto''s later-draw rule gives up (results/selection_rule.md)",
+    )  # fmt: skip
+    p.add_argument(
         "--merge", nargs="+", type=Path,
         help="combine the .json of runs (e.g. new settings with --no-grid and an earlier grid); "
         "a later run's records replace an earlier run's of the same data set and setting",
     )  # fmt: skip
     return p.parse_args(argv)
+
+
+def run_rule_check(args, cfg, result, start) -> dict:
+    from bayes_mech.experiments import write_results
+    from bayes_mech.resamplers import cwgmm
+
+    cfg.update(structure_draws=cwgmm.STRUCTURE_DRAWS, k_window=cwgmm.K_WINDOW)
+    if args.quick:  # two later draws
+        cfg["S"] = cwgmm.STRUCTURE_DRAWS + 2
+    for name in cfg["datasets"]:
+        for seed in range(cfg["seeds"]):
+            train, test, estimator, fmap = load(name, seed, args.mnist_dir)
+            rec = rule_check((train, test), estimator, fmap, cfg["S"], seed, cfg["partial_pooling"])
+            rec.update(dataset=name, seed=seed)
+            result["records"].append(rec)
+            print(
+                f"[{time.perf_counter() - start:6.0f} s] {name} seed {seed}: outside "
+                f"{rec['outside']}/{rec['later']} ({rec['outside_structure']} structure, "
+                f"{rec['outside_k']} K); {rec['fit_s_full']:.1f} s -> {rec['fit_s_rule']:.1f} s",
+                flush=True,
+            )
+    result["run_time_s"] = time.perf_counter() - start
+    result["summary"] = summarise_rule(result["records"])
+    text = format_rule_md(result)
+    print(text)
+    if not args.quick:
+        write_results(result, text, args.out)
+    return result
 
 
 def main(argv=None) -> dict:
@@ -299,6 +419,8 @@ def main(argv=None) -> dict:
     }
     result = run_record(cfg, sys.argv)
     start = time.perf_counter()
+    if args.rule_check:
+        return run_rule_check(args, cfg, result, start)
     for name in datasets:
         n_seeds = max(cfg["seeds"], cfg["true_k_seeds"] if name.startswith("synth") else 0)
         for seed in range(n_seeds):

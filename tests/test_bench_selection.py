@@ -38,3 +38,19 @@ def test_merge_replaces_an_earlier_runs_records_of_the_same_setting(tmp_path):
     assert entry["settings"]["bic/auto"]["seeds"] == 2
     assert abs(entry["gap_bic/auto"] - (0.79 - 0.80)) < 1e-12
     assert "| synth-32 | bic/auto | 79.00 | -1.00 |" in out.read_text()
+
+
+def test_rule_check_counts_the_later_draws_outside_the_rule():
+    """--rule-check --quick: two fits per seed (every draw scanning everything, then the rule);
+    the counts are of the later draws only, and 'either' lies between its parts and their sum."""
+    bench, _ = load_bench("selection")
+    result = bench.main(["--rule-check", "--quick", "--threads", "1"])
+    from bayes_mech.resamplers.cwgmm import STRUCTURE_DRAWS
+
+    (rec,) = result["records"]
+    assert result["config"]["S"] == STRUCTURE_DRAWS + 2
+    assert rec["later"] == 2 * 2  # two later draws x two classes
+    assert max(rec["outside_structure"], rec["outside_k"]) <= rec["outside"]
+    assert rec["outside"] <= min(rec["later"], rec["outside_structure"] + rec["outside_k"])
+    assert 0.5 < rec["accuracy_full"] <= 1 and 0.5 < rec["accuracy_rule"] <= 1
+    assert len(rec["k_draws_full"]) == STRUCTURE_DRAWS + 2

@@ -123,6 +123,29 @@ def test_patience_stops_each_member_after_its_minimum():
     np.testing.assert_allclose(short.scores[:, :4], full.scores[:, :4], rtol=1e-9)
 
 
+def test_allowed_fits_each_member_at_its_own_candidates_only():
+    # Member 0 (4 blobs) may choose K in {1, 2}, member 1 (3 blobs) any K: member 0 takes the
+    # best it is allowed and no K > 2 is fitted for it; member 1's choice is the full scan's.
+    X, labels = four_blobs(4)
+    W = np.stack([np.ones(len(X)), (labels != 1).astype(float)])
+    allowed = np.ones((2, 6), dtype=bool)
+    allowed[0, 2:] = False
+    full = select_n_components(X, W, candidates=range(1, 7), random_state=0)
+    some = select_n_components(X, W, candidates=range(1, 7), random_state=0, allowed=allowed)
+    np.testing.assert_array_equal(full.n_components, [4, 3])
+    np.testing.assert_array_equal(some.n_components, [2, 3])
+    assert np.isinf(some.scores[0, 2:]).all() and np.isfinite(some.scores[1]).all()
+    np.testing.assert_array_equal(some.fits["full", 3][1], [1])  # member 1 only
+    np.testing.assert_allclose(some.scores[:, :2], full.scores[:, :2], rtol=1e-9)
+    # A window that starts above K = 1 starts there (fitted even where K = 1 was not).
+    window = np.zeros((2, 6), dtype=bool)
+    window[:, 2:5] = True
+    some = select_n_components(X, W, candidates=range(1, 7), random_state=0, allowed=window)
+    assert ("full", 1) not in some.fits and ("full", 2) not in some.fits
+    np.testing.assert_array_equal(some.n_components, [4, 3])
+    assert np.isinf(some.scores[:, :2]).all()
+
+
 def test_chosen_fits_are_the_estimator_and_reproducible():
     X, _ = four_blobs(5, n=60)
     w = np.random.default_rng(1).exponential(size=len(X))
@@ -149,6 +172,8 @@ def test_chosen_fits_are_the_estimator_and_reproducible():
         ({"covariance_type": "ful"}, ValueError, "covariance_type must be one of"),
         ({"sample_weight": -np.ones(40)}, ValueError, "sample_weight must be non-negative"),
         ({"patience": 0}, ValueError, "patience must be an integer >= 1"),
+        ({"allowed": np.ones((1, 3), bool)}, ValueError, r"allowed must be .* \(1, 10\)"),
+        ({"allowed": np.ones((1, 10))}, ValueError, "allowed must be a bool array.*float64"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):

@@ -245,3 +245,68 @@ def test_few_draws_scan_every_structure_without_a_first_pass(monkeypatch):
     *_, types = cwgmm._select_and_draw(Z, log_w, "bic", 50, covariance_type="auto", seed=0,
                                        device=None)  # fmt: skip
     assert set(types[:, 0]) == {"full"} and set(types[:, 1]) == {"spherical"}
+
+
+def test_a_first_draws_single_full_component_votes_for_tied():
+    """One component with a full covariance is the one-component tied mixture: the later draws
+    then scan "tied" (which holds it at K = 1), not the costlier "full"."""
+    from bayes_mech.resamplers._base import standardize_columns
+    from bayes_mech.resamplers.cwgmm import STRUCTURE_DRAWS, choose_structures
+
+    rng = np.random.default_rng(0)
+    blob = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], 600)  # one tilted Gaussian
+    Z = standardize_columns(blob)[0]
+    W = rng.exponential(size=(STRUCTURE_DRAWS + 2, 1, 600)).reshape(-1, 600)
+    result = cwgmm_select(Z, W[:STRUCTURE_DRAWS])
+    assert set(np.asarray(result.n_components).tolist()) == {1}
+    assert set(np.asarray(result.covariance_type).tolist()) == {"full"}  # the tie goes to full
+    assert choose_structures(Z, W, "bic", (STRUCTURE_DRAWS + 2, 1), seed=0) == [("tied",)]
+
+
+def cwgmm_select(Z, W):
+    from bayes_mech.resamplers.cwgmm import _select
+
+    return _select(Z, W, "bic", "auto", 0)
+
+
+def test_k_window_is_each_values_first_draws_k_plus_minus_one():
+    from bayes_mech.resamplers.cwgmm import K_CANDIDATES, K_WINDOW, k_window
+
+    assert K_WINDOW == 1
+    window = k_window([3, 1, 5, 1], n_values=2)  # rows s * M + m: value 0 chose 3 and 5
+    cands = np.asarray(K_CANDIDATES)
+    np.testing.assert_array_equal(cands[window[0]], [2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(cands[window[1]], [1, 2])
+
+
+def test_later_draws_scan_only_their_values_structures_and_k_window(monkeypatch):
+    """The first draws' scan of all four structures is their selection (not refitted); the
+    later draws are fitted only at the structures and K window their value's first draws give."""
+    import torch
+
+    from bayes_mech.resamplers import cwgmm
+
+    calls = []
+    select = cwgmm._select
+
+    def record(Z, W, criterion, ctype, seed, device=None, candidates=cwgmm.K_CANDIDATES,
+               allowed=None):  # fmt: skip
+        calls.append((W.shape[0], ctype, None if allowed is None else allowed.copy()))
+        return select(Z, W, criterion, ctype, seed, device, candidates, allowed)
+
+    monkeypatch.setattr(cwgmm, "_select", record)
+    n_draws = cwgmm.STRUCTURE_DRAWS + 3
+    Z, W = _structured_values(n_draws)
+    log_w = torch.log(torch.as_tensor(W).reshape(n_draws, 2, -1))
+    _, _, ks, types = cwgmm._select_and_draw(Z, log_w, "bic", 50, covariance_type="auto",
+                                             seed=0, device=None)  # fmt: skip
+    (n_probe, probe_type, _), *later = calls
+    assert (n_probe, probe_type) == (2 * cwgmm.STRUCTURE_DRAWS, "auto")
+    assert sorted((n, tuple(t)) for n, t, _ in later) == [(3, ("full",)), (3, ("spherical",))]
+    window = cwgmm.k_window(ks[: cwgmm.STRUCTURE_DRAWS].reshape(-1), 2)
+    for _, ctype, allowed in later:
+        value = int(ctype == ["spherical"])  # value 0 is full, value 1 spherical
+        np.testing.assert_array_equal(allowed, np.repeat(window[[value]], 3, 0))
+    assert set(types[:, 0]) == {"full"} and set(types[:, 1]) == {"spherical"}
+    cands = np.asarray(cwgmm.K_CANDIDATES)
+    assert all(window[m][cands == k].item() for m in (0, 1) for k in ks[:, m])

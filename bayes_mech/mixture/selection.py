@@ -93,6 +93,7 @@ def select_n_components(
     random_state=None,
     patience=None,
     n_folds=5,
+    allowed=None,
     **mixture_kwargs,
 ) -> SelectionResult:
     r"""Choose the number of components of a weighted Gaussian mixture.
@@ -149,6 +150,11 @@ def select_n_components(
         usually one lucky EM start, and it made the choice vary with the seed.
     n_folds : int, default=5
         Folds of ``criterion="cv"`` (at least 2; ignored by the other criteria).
+    allowed : array-like of bool of shape (n_batch, n_candidates), default=None
+        The candidates each batch member may choose (``None``: all). A member is fitted only at
+        its allowed ``K`` (``patience`` counts those), so a narrow set per member is cheaper
+        than the whole scan; its smallest allowed ``K`` is fitted even where not identified.
+        Not with ``"dp"``.
     **mixture_kwargs
         Passed to the mixture (``covariance_type``, ``n_init``, ``tol``, ...). With
         ``covariance_type="auto"`` (``"bic"``/``"aic"``/``"bic_eff"``/``"cv"``) the structure is
@@ -208,6 +214,7 @@ def select_n_components(
             f"Every candidate exceeds the {n_positive} rows with positive weight; "
             f"got candidates {cands.tolist()}."
         )
+    allowed = _check_allowed(allowed, W.shape[0], cands, n_positive)
     covariance_type = mixture_kwargs.pop("covariance_type", "full")
     types = structures_to_scan(covariance_type)
     if patience is not None:
@@ -226,7 +233,9 @@ def select_n_components(
         n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
         # Its own stream: the starts (and so "bic"/"aic") see the same draws as without "cv".
         cv = HeldOutDeviance(X, W, n_folds, np.random.RandomState(seed_from(random_state) + 1))
-    scan = _Scan(X, W, weights, cands, criterion, n_positive, patience, starts, random_state, cv)
+    scan = _Scan(
+        X, W, weights, cands, criterion, n_positive, patience, starts, random_state, cv, allowed
+    )
     # The fits, starts and scores on the threads a fit of the largest K would use (each fit
     # sets them again; scoring and k-means++ run between fits).
     work = X.shape[0] * W.shape[0] * k_max * X.shape[1]
@@ -246,6 +255,22 @@ def select_n_components(
             str(chosen_types[0]),
         )  # fmt: skip
     return SelectionResult(chosen, criterion, cands, out_scores, None, scan.fits, chosen_types)
+
+
+def _check_allowed(allowed, n_batch: int, cands: np.ndarray, n_positive: int) -> np.ndarray:
+    """``allowed`` as a (n_batch, n_candidates) bool array in the order of the sorted unique
+    ``cands``; a member with no allowed candidate within its rows gets the smallest."""
+    if allowed is None:
+        return np.ones((n_batch, cands.size), dtype=bool)
+    mask = np.asarray(allowed)
+    if mask.dtype != bool or mask.shape != (n_batch, cands.size):
+        raise ValueError(
+            f"allowed must be a bool array of shape (n_batch, n_candidates) = ({n_batch}, "
+            f"{cands.size}); got dtype {mask.dtype} and shape {mask.shape}."
+        )
+    mask = mask & (cands <= n_positive)
+    mask[~mask.any(1), 0] = True
+    return mask
 
 
 def chooses_structure(covariance_type) -> bool:
@@ -279,10 +304,13 @@ class _Scan:
     under ``(structure, K)``.
     """
 
-    def __init__(self, X, W, weights, cands, criterion, n_positive, patience, starts, seed, cv):
+    def __init__(
+        self, X, W, weights, cands, criterion, n_positive, patience, starts, seed, cv, allowed
+    ):
         self.X, self.W, self.weights, self.cands = X, W, weights, cands
         self.criterion, self.n_positive, self.patience = criterion, n_positive, patience
-        self.starts, self.seed, self.cv = starts, seed, cv
+        self.starts, self.seed, self.cv, self.allowed = starts, seed, cv, allowed
+        self.first = allowed.argmax(1)  # each member's smallest allowed candidate
         self.n_eff = kish_ess(W)
         self.fits = {}
 
@@ -301,8 +329,10 @@ class _Scan:
                 identified = n_parameters(covariance_type, k, X.shape[1]) < self.n_eff
             else:  # held-out scores need no parameter count; each training fold needs k rows
                 identified = self.cv.n_train >= k
-            run = active & (identified | (j == 0))
+            smallest = j <= self.first  # fitted even where not identified
+            run = active & self.allowed[:, j] & (identified | smallest)
             if not run.any():
+                active &= identified | smallest
                 continue
             kwargs = {**mixture_kwargs, "covariance_type": covariance_type}
             if self.starts is not None:
@@ -315,7 +345,7 @@ class _Scan:
             improved = scores[run, j] < best[run]
             best[run] = np.minimum(best[run], scores[run, j])
             rises[run] = np.where(improved, 0, rises[run] + 1)
-            active &= identified | (j == 0)
+            active &= identified | smallest
             if self.patience is not None:
                 active &= rises < self.patience
         return scores

@@ -35,6 +35,9 @@ PATIENCE = 2
 #: Posterior draws per intervention value that scan every covariance structure with
 #: ``covariance_type="auto"``; the value's other draws scan only the structures these chose.
 STRUCTURE_DRAWS = 4
+#: With ``covariance_type="auto"``, the later draws choose K within this distance of a K that
+#: one of the value's first :data:`STRUCTURE_DRAWS` draws chose.
+K_WINDOW = 1
 
 
 class CWGMMFit:
@@ -224,7 +227,9 @@ def choose_n_components(
     return np.atleast_1d(np.asarray(chosen.n_components, dtype=int))
 
 
-def _select(Z, weights, criterion, covariance_type, seed, device=None, candidates=K_CANDIDATES):
+def _select(
+    Z, weights, criterion, covariance_type, seed, device=None, candidates=K_CANDIDATES, allowed=None
+):
     """The resamplers' K selection: :data:`K_CANDIDATES`, :data:`PATIENCE`, in standardised
     coordinates ``Z``."""
     return select_n_components(
@@ -235,6 +240,7 @@ def _select(Z, weights, criterion, covariance_type, seed, device=None, candidate
         covariance_type=covariance_type,
         random_state=seed,
         patience=PATIENCE,
+        allowed=allowed,
         device=device,
     )
 
@@ -254,14 +260,41 @@ def choose_structures(Z, W, criterion, shape, seed, device=None) -> list[tuple[s
     and the 64-dimensional synthetic of ``benchmarks/bench_selection.py``, three seeds each,
     S = 32) would have chosen a structure outside that set in a scan of all four.
 
+    One component with a full covariance is the tied mixture with one component: a first draw
+    that chose it votes for ``"tied"``, which holds that mixture at K = 1 and costs a fraction
+    of ``"full"`` at K > 1 (on the raw digits the first draws' K = 1 had put ``"full"`` in the
+    set, and its 64-dimensional K = 2 and 3 fits were a third of the fit).
+
     Returns one tuple of structure names per value, in the order of ``AUTO_COVARIANCE_TYPES``.
     """
+    return _probe_structures(Z, W, criterion, shape, seed, device)[0]
+
+
+def _probe_structures(Z, W, criterion, shape, seed, device=None):
+    """:func:`choose_structures`'s structures and the first draws' own selection (its fits are
+    those draws' CW-GMMs)."""
     n_draws, n_values = shape
     n_probe = min(n_draws, STRUCTURE_DRAWS)
     # rows s * M + m with s < n_probe: the first n_probe * M rows
     result = _select(Z, W[: n_probe * n_values], criterion, "auto", seed, device)
-    chosen = np.asarray(result.covariance_type).reshape(n_probe, n_values)
-    return [tuple(t for t in AUTO_COVARIANCE_TYPES if t in chosen[:, m]) for m in range(n_values)]
+    return structure_sets(result.covariance_type, result.n_components, n_values), result
+
+
+def structure_sets(types, ks, n_values: int) -> list[tuple[str, ...]]:
+    """The structures each value's first draws chose, from their structures and K as rows
+    ``s * M + m``; a single full component counts as ``"tied"`` (the same mixture)."""
+    votes = np.asarray(types, dtype=object).reshape(-1, n_values)
+    votes[(np.asarray(ks).reshape(-1, n_values) == 1) & (votes == "full")] = "tied"
+    return [tuple(t for t in AUTO_COVARIANCE_TYPES if t in votes[:, m]) for m in range(n_values)]
+
+
+def k_window(probe_ks, n_values: int) -> np.ndarray:
+    """Which of :data:`K_CANDIDATES` each value's later draws may choose, ``(M, C)`` bool: those
+    within :data:`K_WINDOW` of a K that one of its first draws chose (``probe_ks``, the
+    first draws' K as rows ``s * M + m``)."""
+    ks = np.asarray(probe_ks).reshape(-1, n_values)
+    cands = np.asarray(K_CANDIDATES)
+    return (np.abs(cands[None, None, :] - ks[:, :, None]) <= K_WINDOW).any(0)
 
 
 def _select_and_draw(
@@ -277,9 +310,11 @@ def _select_and_draw(
     partial_pooling=False,
 ):
     """Per-member K by ``criterion`` ("bic"/"aic"/"bic_eff"/"cv"), each (draw, value) on its
-    own weights; with ``covariance_type="auto"`` the structure too, among those
-    :func:`choose_structures` gives the value. The selection's own fits at the chosen K are the
-    CW-GMMs (no second fit). With ``ks`` (S, M) given, K is fixed per member and only the
+    own weights; with ``covariance_type="auto"`` the structure too: the first
+    :data:`STRUCTURE_DRAWS` draws among all four (their scan is :func:`choose_structures`'s),
+    the others among the structures those chose for the value, at K within :data:`K_WINDOW` of
+    theirs (:func:`k_window`). The selection's own fits at the chosen K are the CW-GMMs (no
+    second fit). With ``ks`` (S, M) given, K is fixed per member and only the
     structure is chosen, per member, by ``criterion`` at that K.
 
     Returns samples, :class:`CWGMMFit`, K (S, M) and the covariance structure (S, M).
@@ -292,24 +327,42 @@ def _select_and_draw(
     if ks is not None:
         flat = ks.reshape(-1)
         parts = [
-            (np.flatnonzero(flat == k), [int(k)], covariance_type) for k in np.unique(flat).tolist()
+            (np.flatnonzero(flat == k), [int(k)], covariance_type, None)
+            for k in np.unique(flat).tolist()
+        ]
+    done = []  # (members, selection) whose selection has already run
+    if ks is not None:
+        flat = ks.reshape(-1)
+        parts = [
+            (np.flatnonzero(flat == k), [int(k)], covariance_type, None)
+            for k in np.unique(flat).tolist()
         ]
     elif covariance_type == "auto" and n_draws > STRUCTURE_DRAWS:
         # (with no more draws than that, every draw scans every structure: the same fits)
-        structures = choose_structures(Z, W, criterion, (n_draws, n_values), fit_seed, device)
-        value_of = np.arange(W.shape[0]) % n_values  # member s * M + m is of value m
+        structures, probe = _probe_structures(
+            Z, W, criterion, (n_draws, n_values), fit_seed, device
+        )
+        n_probe = STRUCTURE_DRAWS * n_values  # the first draws keep their scan of all four
+        done.append((np.arange(n_probe), probe))
+        rest = np.arange(n_probe, W.shape[0])
+        value_of = rest % n_values  # member s * M + m is of value m
+        window = k_window(probe.n_components, n_values)
         parts = [
-            (np.flatnonzero(np.isin(value_of, [m for m in range(n_values) if structures[m] == t])),
-             K_CANDIDATES, list(t))
+            (members, K_CANDIDATES, list(t), window[members % n_values])
             for t in dict.fromkeys(structures)
+            for members in [rest[np.isin(value_of, [m for m in range(n_values)
+                                                    if structures[m] == t])]]
         ]  # fmt: skip
     else:
-        parts = [(np.arange(W.shape[0]), K_CANDIDATES, covariance_type)]
+        parts = [(np.arange(W.shape[0]), K_CANDIDATES, covariance_type, None)]
+    done += [
+        (members, _select(Z, W[members], criterion, ctype, fit_seed, device, candidates, allowed))
+        for members, candidates, ctype, allowed in parts
+    ]
     chosen_k = np.empty(W.shape[0], dtype=np.int64)
     chosen_t = np.empty(W.shape[0], dtype=object)
     groups = []
-    for members, candidates, ctype in parts:
-        result = _select(Z, W[members], criterion, ctype, fit_seed, device, candidates)
+    for members, result in done:
         k_part = np.atleast_1d(np.asarray(result.n_components, dtype=np.int64))
         t_part = np.broadcast_to(np.asarray(result.covariance_type), k_part.shape)
         chosen_k[members], chosen_t[members] = k_part, t_part
