@@ -136,7 +136,7 @@ def test_allowed_fits_each_member_at_its_own_candidates_only():
     np.testing.assert_array_equal(some.n_components, [2, 3])
     assert np.isinf(some.scores[0, 2:]).all() and np.isfinite(some.scores[1]).all()
     np.testing.assert_array_equal(some.fits["full", 3][1], [1])  # member 1 only
-    np.testing.assert_allclose(some.scores[:, :2], full.scores[:, :2], rtol=1e-9)
+    assert some.scores[0, 1] < some.scores[0, 0]  # two of the four blobs beat one
     # A window that starts above K = 1 starts there (fitted even where K = 1 was not).
     window = np.zeros((2, 6), dtype=bool)
     window[:, 2:5] = True
@@ -144,6 +144,25 @@ def test_allowed_fits_each_member_at_its_own_candidates_only():
     assert ("full", 1) not in some.fits and ("full", 2) not in some.fits
     np.testing.assert_array_equal(some.n_components, [4, 3])
     assert np.isinf(some.scores[:, :2]).all()
+
+
+def test_a_member_whose_allowed_fits_are_all_degenerate_takes_its_smallest_allowed_k():
+    # Six effective rows: bic_eff refuses every fit of 4 or 5 spherical components (a component
+    # on fewer than 2 effective rows). Allowed only those K, the member takes K = 4 and its fit
+    # exists (it once chose the unfitted K = 1 and the resampler failed on the missing fit).
+    X, _ = four_blobs(0, n=50)
+    w = np.full(len(X), 1e-12)
+    w[[0, 1, 50, 51, 100, 150]] = 1.0
+    W = np.stack([w, np.ones(len(X))])
+    allowed = np.zeros((2, 6), dtype=bool)
+    allowed[:, 3:5] = True
+    result = select_n_components(
+        X, W, range(1, 7), "bic_eff", 0, covariance_type="spherical", allowed=allowed
+    )
+    assert np.isinf(result.scores[0]).all() and np.isfinite(result.scores[1, 3])
+    np.testing.assert_array_equal(result.n_components, [4, 4])
+    gm, rows = result.fits["spherical", 4]
+    assert 0 in rows.tolist() and gm.means_.shape[1] == 4
 
 
 def test_chosen_fits_are_the_estimator_and_reproducible():

@@ -363,7 +363,9 @@ def _tied_covariance(second, nk, new_means):
     """The pooled covariance ``Σ_k nk S_k / Σ_k nk`` of the components' scatter ``S_k`` around
     their new means, from ``second = Σ_n w x xᵀ`` ``(B, d, d)``: ``(second − Σ_k nk x̄_k x̄_kᵀ) /
     Σ_k nk`` (``X`` is centred by the caller, which keeps the cancellation small)."""
-    between = torch.einsum("bk,bki,bkj->bij", nk, new_means, new_means)
+    # a batched product, not torch.einsum: einsum's contraction-path search cost more than the
+    # product itself at these sizes (0.12 of 0.17 s over a bic_eff/auto fit on A.1)
+    between = (new_means * nk[..., None]).mT @ new_means
     return (second - between) / nk.sum(1)[:, None, None]
 
 

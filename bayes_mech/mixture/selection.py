@@ -214,7 +214,12 @@ def select_n_components(
             f"Every candidate exceeds the {n_positive} rows with positive weight; "
             f"got candidates {cands.tolist()}."
         )
-    allowed = _check_allowed(allowed, W.shape[0], cands, n_positive)
+    first_run = None  # every member's first k-means++ run: _NestedStarts.FIRST_RUN centres
+    if allowed is None:
+        allowed = np.ones((W.shape[0], cands.size), dtype=bool)
+    else:  # a member allowed only K <= k needs no longer a start than k
+        allowed = _check_allowed(allowed, W.shape[0], cands, n_positive)
+        first_run = cands[allowed.shape[1] - 1 - np.argmax(allowed[:, ::-1], axis=1)]
     covariance_type = mixture_kwargs.pop("covariance_type", "full")
     types = structures_to_scan(covariance_type)
     if patience is not None:
@@ -227,7 +232,7 @@ def select_n_components(
     # One set of nested k-means++ starts for every structure: the structures then compare
     # mixtures grown from the same centres, and the starts cost once.
     k_max = int(min(cands.max(), n_positive))
-    starts = _NestedStarts(X, W, k_max, random_state) if nested else None
+    starts = _NestedStarts(X, W, k_max, random_state, first_run) if nested else None
     cv = None
     if criterion == "cv":
         n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
@@ -245,6 +250,10 @@ def select_n_components(
         best = np.argmin(scores.reshape(W.shape[0], -1), axis=1)
     else:
         best = cv.one_standard_error(scores, types, cands, X.shape[1])
+    # A member with no finite score (bic_eff's degenerate fits at every K it was allowed) takes
+    # its smallest allowed K of the first structure: the fit that always ran.
+    nowhere = ~np.isfinite(scores.reshape(W.shape[0], -1)).any(1)
+    best[nowhere] = scan.first[nowhere]
     t_idx, k_idx = np.divmod(best, cands.size)
     chosen, chosen_types = cands[k_idx], np.asarray(types)[t_idx]
     out_scores = scores if chooses_structure(covariance_type) else scores[:, 0]
@@ -260,8 +269,6 @@ def select_n_components(
 def _check_allowed(allowed, n_batch: int, cands: np.ndarray, n_positive: int) -> np.ndarray:
     """``allowed`` as a (n_batch, n_candidates) bool array in the order of the sorted unique
     ``cands``; a member with no allowed candidate within its rows gets the smallest."""
-    if allowed is None:
-        return np.ones((n_batch, cands.size), dtype=bool)
     mask = np.asarray(allowed)
     if mask.dtype != bool or mask.shape != (n_batch, cands.size):
         raise ValueError(
@@ -370,13 +377,15 @@ class _NestedStarts:
     criterion then compares nested starts rather than unrelated random ones (a smoother curve in
     ``K``). A member first gets a run of ``FIRST_RUN`` centres, and a run of ``k_max`` only if it
     goes past that: with per-draw selection over hundreds of weight vectors (a regression grid)
-    one long run each cost more than all the EM fits.
+    one long run each cost more than all the EM fits. ``first_run`` (B,) sets each member's first
+    run instead (a member allowed only ``K <= k`` gets one run of ``k``).
     """
 
     FIRST_RUN = 4
 
-    def __init__(self, X, W, k_max: int, random_state):
+    def __init__(self, X, W, k_max: int, random_state, first_run=None):
         self.X, self.W, self.k_max = X, W, k_max
+        self.first_run = np.full(W.shape[0], self.FIRST_RUN) if first_run is None else first_run
         self.rng = check_random_state(random_state)
         self.means = np.empty((W.shape[0], k_max, X.shape[1]))
         self.depth = np.zeros(W.shape[0], dtype=np.int64)
@@ -385,7 +394,7 @@ class _NestedStarts:
     def first(self, k: int, rows: np.ndarray) -> np.ndarray:
         """The first ``k`` centres of the members ``rows``, shape ``(len(rows), k, d)``."""
         for b in rows[self.depth[rows] < k].tolist():
-            depth = self.k_max if self.depth[b] else min(self.k_max, max(k, self.FIRST_RUN))
+            depth = self.k_max if self.depth[b] else min(self.k_max, max(k, self.first_run[b]))
             self.means[b, :depth] = weighted_kmeans_plusplus(
                 self.X, depth, self.W[b], self.rng, self.order
             )
