@@ -97,9 +97,10 @@ class FeatureSpaceMixin:
     def _map_features(self, X: np.ndarray, name: str) -> np.ndarray:
         """The coordinates the resampler models: ``feature_map``'s, or X (the bootstrap's rows)."""
         self.feature_map_ = None
-        if name == "bootstrap":
-            return X
         n_eff = float(self.weight_diagnostics_["ess"].median("draw").min())
+        if name == "bootstrap":
+            self._resolve_selection(X.shape[1], n_eff)
+            return X
         if self.feature_map is None:
             Xf, where = X, "X"
         else:
@@ -107,8 +108,9 @@ class FeatureSpaceMixin:
             Xf = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
             where = "feature_map space"
         warn_if_constant_columns(Xf, where)
+        chosen = self._resolve_selection(Xf.shape[1], n_eff)
         warn_if_high_dimensional(
-            Xf.shape[1], n_eff, self.covariance_type, where, 5, self.n_components
+            Xf.shape[1], n_eff, chosen["covariance_type"], where, 5, chosen["n_components"]
         )
         return Xf
 

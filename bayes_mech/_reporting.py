@@ -72,12 +72,15 @@ class ReportingMixin:
         res = self.resampler_
         names = getattr(self, "covariate_names_", None)
         covariates = f"  covariates: {', '.join(names)} (conditional front door)\n" if names else ""
+        reason = getattr(self, "selection_", {}).get("reason", "")  # older files have none
+        selection = f"  selection: {reason}\n" if reason else ""
         return (
             f"{type(self).__name__}: N = {self.n_samples_fit_}, "
             f"M = {len(self.interventions_)} intervention values, "
             f"S = {len(self.estimators_)} draws\n"
             f"{covariates}"
             f"  resampler = {res.name} ({self.resampler_reason_})\n"
+            f"{selection}"
             f"  {res.describe(self._value_labels())}\n"
             f"  min ESS/N = {float(diag['ess_fraction'].min()):.4f}, max k-hat = {khat:.2f}, "
             f"front door: {getattr(self, 'frontdoor_strength_', {}).get('verdict', '-')}\n"

@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--estimator", required=True, choices=list(ESTIMATORS))
     fit.add_argument("--n-draws", type=int, default=32, metavar="S", help="default: 32")
     fit.add_argument(
-        "--n-components", default="bic", metavar="K|bic|aic|bic_eff|cv|dp", help="default: bic"
+        "--n-components",
+        default="auto",
+        metavar="K|auto|bic|aic|bic_eff|cv|dp",
+        help="default: auto (the learner's)",
     )
     fit.add_argument("--random-state", type=int, default=0, metavar="SEED", help="default: 0")
     fit.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
@@ -240,13 +243,14 @@ def make_estimator(name: str, discrete: bool):
 def _n_components(spec: str):
     from bayes_mech.mixture.selection import CRITERIA  # torch loads only for commands that fit
 
-    if spec in CRITERIA:
+    if spec in (*CRITERIA, "auto"):
         return spec
     try:
         k = int(spec)
     except ValueError:
         raise CLIError(
-            f"--n-components must be an integer or one of {', '.join(CRITERIA)}; got {spec!r}."
+            f"--n-components must be an integer, auto or one of {', '.join(CRITERIA)}; "
+            f"got {spec!r}."
         ) from None
     if k < 1:
         raise CLIError(f"--n-components must be >= 1; got {k}.")

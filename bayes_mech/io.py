@@ -52,6 +52,7 @@ _FITTED_JSON = (
     "n_samples_fit_",
     "fit_times_",
     "resampler_reason_",
+    "selection_",
     "frontdoor_strength_",
     "covariate_names_",
     "covariate_encoding_",

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
+from bayes_mech._auto_selection import resolve_selection
 from bayes_mech._covariates import CovariatesMixin
 from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._features import FeatureSpaceMixin
@@ -76,9 +77,13 @@ class MechanismLearner(
     n_draws : int, default=32
         Posterior draws S, one ensemble member each. ``1`` uses the posterior mean and no
         Bayesian bootstrap: the paper's point CW-GMM method.
-    n_components : int, "bic", "aic", "bic_eff", "cv", "dp" or dict, default="bic"
+    n_components : int, "auto", "bic", "aic", "bic_eff", "cv", "dp" or dict, default="auto"
         Components K of every CW-GMM; chosen per posterior draw and intervention value (each on
-        its own weights) by weighted BIC/AIC, by the weighted BIC with parameters counted by
+        its own weights). ``"auto"``: ``"bic"`` where the weighted BIC can identify K > 1 (a
+        two-component full-covariance mixture has fewer free parameters than the weights'
+        effective rows), ``"bic_eff"`` where it cannot (many dimensions next to N_eff;
+        ``selection_`` says which and why, see ``bayes_mech._auto_selection``). Otherwise by
+        weighted BIC/AIC, by the weighted BIC with parameters counted by
         their rows' weights (``"bic_eff"``: a component on a few heavy rows pays for them), by
         the weighted held-out likelihood (``"cv"``:
         5 folds, one-standard-error rule; six fits per candidate K, and no parameter count, so
@@ -89,8 +94,11 @@ class MechanismLearner(
     n_samples : int, optional
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
-    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="full"
-        Covariance structure of the mixtures. ``"auto"`` chooses it with K, per posterior draw
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="auto"
+        Covariance structure of the mixtures. ``"auto"``: full where the weighted BIC can
+        identify K > 1 with full covariances (the test of ``n_components="auto"``; a scan of the
+        structures gained nothing there on the benchmarks and took about twice the fit time),
+        otherwise chosen with K, per posterior draw
         and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/
         ``"cv"``) among full, tied, diag and spherical: the first four draws of each value scan
         all four, its other draws only the structures those chose, at K within one of theirs.
@@ -107,8 +115,10 @@ class MechanismLearner(
         model of ``x | y', z`` is linear-Gaussian and calibrated, and otherwise the CW-GMM with
         a warning (:class:`~bayes_mech.resamplers.AutoResampler`). ``resampler_`` and
         ``resampler_reason_`` say which ran and why.
-    partial_pooling : bool, default=False
-        CW-GMM and discrete ``y`` only (a continuous ``y`` is refused): shrink every component
+    partial_pooling : bool or "auto", default="auto"
+        CW-GMM and discrete ``y`` only (``True`` with a continuous ``y`` is refused; ``"auto"``
+        pools a discrete ``y`` where the weighted BIC cannot identify K > 1 with full
+        covariances, the test of ``n_components="auto"``, and nothing else): shrink every component
         mean towards the same component's mean under the draw's other intervention values by
         empirical Bayes, per feature, so that features the intervention does not move share
         one mean estimated from all values' rows instead of each value's own noisy one, which
@@ -163,6 +173,9 @@ class MechanismLearner(
     covariance_type_ : ndarray of str of shape (M,) or None
         The CW-GMMs' covariance structure per intervention value (most frequent over draws;
         each draw's in ``resampler_.covariance_type_draws_``); None for the other samplers.
+    selection_ : dict
+        The ``n_components``, ``covariance_type`` and ``partial_pooling`` the fit ran with
+        (``"auto"`` options resolved) and ``reason``: why, with the numbers.
     estimators_ : list of S fitted estimators
     classes_ : ndarray (classifiers)
     residuals_ : ndarray of shape (S, n_holdout) (regressors)
@@ -201,12 +214,12 @@ class MechanismLearner(
         estimator,
         mechanism="auto",
         n_draws=32,
-        n_components="bic",
+        n_components="auto",
         interventions=None,
         n_samples=None,
-        covariance_type="full",
+        covariance_type="auto",
         resampler="auto",
-        partial_pooling=False,
+        partial_pooling="auto",
         weight_smoothing=None,
         data_uncertainty="bayesian_bootstrap",
         feature_map=None,
@@ -296,8 +309,8 @@ class MechanismLearner(
             with self._stage("feature_map", bar):
                 if name in WEIGHTED:  # "auto" says itself what it found
                     warn_if_degenerate(self.weight_diagnostics_, stacklevel=4)
+                problem.X = self._map_features(X, name)  # also resolves selection_
                 resampler = RESAMPLERS[name](**self._resampler_params(name))
-                problem.X = self._map_features(X, name)
             per_value, n_holdout = self._sample_sizes(N)
             with self._stage(name, bar), one_thread(small, user_api="blas"):
                 samples = resampler.resample(
@@ -365,8 +378,21 @@ class MechanismLearner(
     def _resampler_params(self, name: str) -> dict:
         if not issubclass(RESAMPLERS[name], MixtureResampler):
             return {}  # the causal bootstrap resamples rows: there are no mixtures to shape
-        names = ("n_components", "covariance_type", "device", "partial_pooling")
-        return {k: getattr(self, k) for k in names}
+        params = {"device": self.device}
+        for key in ("n_components", "covariance_type", "partial_pooling"):
+            given = getattr(self, key)  # selection_ holds it in JSON's types: only "auto" from it
+            auto = isinstance(given, str) and given == "auto"
+            params[key] = self.selection_[key] if auto else given
+        return params
+
+    def _resolve_selection(self, n_features: int, n_eff: float) -> dict:
+        """``selection_``: the ``"auto"`` options made concrete for the modelled dimension and
+        the weights' effective rows (:func:`~bayes_mech._auto_selection.resolve_selection`)."""
+        self.selection_ = resolve_selection(
+            self.n_components, self.covariance_type, self.partial_pooling, n_features, n_eff,
+            discrete=self.y_kind_ == "discrete",
+        )  # fmt: skip
+        return self.selection_
 
     def _store_resampler(self, resampler, problem: FrontDoorProblem) -> None:
         self.resampler_reason_ = getattr(resampler, "reason_", "chosen by the user")

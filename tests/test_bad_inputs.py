@@ -1057,7 +1057,7 @@ CLI_CASES = [
      ["y must take at least 2 distinct values"]),
     ("n-components-word", ["fit", "{root}/ok.csv", *FIT[:-3], "--n-components=many",
                            "--no-progress", "--out", "{tmp}/m"],
-     ["--n-components", "integer or one of bic, aic, bic_eff, cv, dp", "'many'"]),
+     ["--n-components", "integer, auto or one of bic, aic, bic_eff, cv, dp", "'many'"]),
     ("n-draws-zero", ["fit", "{root}/ok.csv", *FIT, "--n-draws=0", "--out", "{tmp}/m"],
      ["--n-draws", ">= 1", "got 0"]),
     ("predict-not-a-model", ["predict", "{root}", "{root}/ok.csv", "--out", "{tmp}/p.csv"],

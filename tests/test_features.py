@@ -71,23 +71,29 @@ def test_high_dimensional_x_warns_with_numbers():
 def test_learner_warns_on_high_dimensional_x_and_not_with_pca():
     X, data = _embedded(n=1500, d=24)
     kw = dict(n_draws=2, progress=False, random_state=0)
+    bic = dict(n_components="bic", covariance_type="full")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        learner = bm.MechanismLearner(LogisticRegression(), **kw).fit(X, data.y, data.z)
+        learner = bm.MechanismLearner(LogisticRegression(), **bic, **kw).fit(X, data.y, data.z)
     high = [w for w in caught if "free parameters" in str(w.message)]
     assert high and issubclass(high[0].category, MixtureWarning)
     assert "feature_map='pca'" in str(high[0].message)
     assert np.all(learner.n_components_ == 1)  # what the warning says happens
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        bm.MechanismLearner(LogisticRegression(), n_components="bic_eff", **kw).fit(
-            X, data.y, data.z
-        )
-    assert not [w for w in caught if "free parameters" in str(w.message)]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        bm.MechanismLearner(LogisticRegression(), feature_map="pca", **kw).fit(X, data.y, data.z)
-    assert not [w for w in caught if "free parameters" in str(w.message)]
+    # the defaults ("auto") switch to bic_eff with the structure chosen there: no warning
+    fitted = {}
+    for name, options in (("bic_eff", {"n_components": "bic_eff"}), ("default", {}),
+                          ("pca", {"feature_map": "pca"})):  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted[name] = bm.MechanismLearner(LogisticRegression(), **options, **kw).fit(
+                X, data.y, data.z
+            )
+        assert not [w for w in caught if "free parameters" in str(w.message)], options
+    # the PCA leaves few enough dimensions for the BIC to identify K > 1: "auto" is the BIC's
+    assert fitted["pca"].selection_["n_components"] == "bic"
+    chosen = fitted["default"].selection_
+    assert (chosen["n_components"], chosen["covariance_type"]) == ("bic_eff", "auto")
+    assert chosen["partial_pooling"] is True
 
 
 def test_unknown_feature_map_string_is_refused():

@@ -225,7 +225,7 @@ def test_the_g_formula_ignores_it():
 def test_partial_pooling_must_be_a_bool():
     X, y, z = clusters(100, 3, seed=0)
     learner = bm.MechanismLearner(LogisticRegression(), partial_pooling="yes", progress=False)
-    with pytest.raises(TypeError, match="partial_pooling must be True or False; got 'yes'"):
+    with pytest.raises(TypeError, match="partial_pooling must be True, False or 'auto'; got 'yes'"):
         learner.fit(X, y, z)
 
 

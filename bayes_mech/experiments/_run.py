@@ -85,6 +85,8 @@ def _learner(task: Task, cfg: DemoConfig, seed: int, method: str, n_components, 
         # The CW-GMM's K is per intervention value; the g-formula's per cell of (y', z), chosen
         # by BIC in each fit.
         n_components="bic" if method == "gformula" else n_components,
+        covariance_type="full",  # the paper's CW-GMM, whatever the learner's defaults
+        partial_pooling=False,
         resampler=resampler,
         feature_map=None if task.feature_map is None or method == "cb" else task.feature_map(seed),
         n_jobs=cfg.n_jobs,

@@ -189,11 +189,12 @@ assert all(acc > acc_naive for acc in accuracy.values()), (accuracy, acc_naive)
 # $p(x \mid do(y))$ has several clusters: a full covariance costs $d(d+1)/2$ parameters per
 # component. Below, a front-door SCM in 32 dimensions whose interventional distribution is a
 # mixture of 4 Gaussian clusters with diagonal covariances ($y$ moves $x_1$ through $z$, the
-# confounder $u$ moves $x_2$). The default learner says that it keeps K = 1, and why;
-# `n_components="bic_eff"` (parameters counted by the weights of their rows) with
-# `covariance_type="auto"` (the structure chosen with K) and `partial_pooling=True` (each
-# component's mean shrunk across the intervention values where they do not differ) is the
-# pairing the [choosing K page](../concepts/choosing-k.md) recommends for such data.
+# confounder $u$ moves $x_2$). `n_components="bic"` with full covariances says that it keeps
+# K = 1, and why. The learner's defaults (`"auto"`) see the same thing and switch, for this fit,
+# to `n_components="bic_eff"` (parameters counted by the weights of their rows) with the
+# structure chosen with K and `partial_pooling=True` (each component's mean shrunk across the
+# intervention values where they do not differ); `selection_` says what they chose and why
+# (see the [choosing K page](../concepts/choosing-k.md)).
 
 
 # %%
@@ -213,9 +214,9 @@ def four_clusters(n, d, seed, confounded=True):
 
 X32, y32, z32 = four_clusters(2000, 32, seed=0)
 X32_test, y32_test, _ = four_clusters(5000, 32, seed=1, confounded=False)
-pairing = dict(n_components="bic_eff", covariance_type="auto", partial_pooling=True)
+bic_full = dict(n_components="bic", covariance_type="full", partial_pooling=False)
 high_dim = {}
-for name, options in (("default", {}), ("bic_eff + auto + pooling", pairing)):
+for name, options in (("bic, full", bic_full), ("default", {})):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         learner = bm.MechanismLearner(
@@ -229,14 +230,17 @@ for name, options in (("default", {}), ("bic_eff + auto + pooling", pairing)):
         f"{learner.covariance_type_.tolist()}, non-conf accuracy "
         f"{100 * learner.score(X32_test, y32_test):.2f} %"
     )
-print("the default's warning:", high_dim["default"][1][0][:160], "...")
+print("the BIC's warning:", high_dim["bic, full"][1][0][:160], "...")
+print("the default's selection:", high_dim["default"][0].selection_["reason"])
 
 # %%
-# Key checks: the default keeps one full Gaussian per value and says so; the pairing finds the
-# 4 diagonal clusters and gets no such warning.
-default, warned = high_dim["default"]
-assert default.n_components_.tolist() == [1, 1] and warned
-found, warned = high_dim["bic_eff + auto + pooling"]
+# Key checks: the BIC keeps one full Gaussian per value and says so; the default switches to
+# bic_eff with the structure chosen and pooling, finds the 4 diagonal clusters and gets no
+# such warning.
+bic, warned = high_dim["bic, full"]
+assert bic.n_components_.tolist() == [1, 1] and warned
+found, warned = high_dim["default"]
+assert found.selection_["n_components"] == "bic_eff" and found.selection_["partial_pooling"]
 assert found.n_components_.tolist() == [4, 4], found.n_components_
 assert found.covariance_type_.tolist() == ["diag", "diag"], found.covariance_type_
 assert not warned
