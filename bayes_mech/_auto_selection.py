@@ -38,6 +38,8 @@ def _plain(value):
     """``value`` in JSON's types (``selection_`` is saved in the model's manifest)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, numbers.Integral):

@@ -18,6 +18,7 @@ from sklearn.decomposition import PCA
 
 from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.mixture._covariances import n_parameters
+from bayes_mech.mixture.selection import chooses_structure, structures_to_scan
 from bayes_mech.resamplers._base import warn_if_constant_columns
 
 __all__ = [
@@ -71,8 +72,11 @@ def warn_if_high_dimensional(
     Weights too thin for a 2-D mixture are the ``FrontDoorWeightWarning``'s to report."""
     if not (isinstance(n_components, str) and n_components in ("bic", "aic")):
         return
-    # "auto" may choose the leanest structure, so only its limit matters
-    covariance_type = "spherical" if covariance_type == "auto" else covariance_type
+    # a choice of structures ("auto" or a list) may take the leanest, so only its limit matters
+    if chooses_structure(covariance_type):
+        covariance_type = min(
+            structures_to_scan(covariance_type), key=lambda t: n_parameters(t, 2, n_features)
+        )
     k2 = n_parameters(covariance_type, 2, n_features)
     if k2 < n_eff or n_parameters(covariance_type, 2, 2) >= n_eff:
         return

@@ -16,7 +16,7 @@ from bayes_mech._validation import (
     check_option,
     check_positive_int,
 )
-from bayes_mech.mixture.selection import CRITERIA
+from bayes_mech.mixture.selection import CRITERIA, structures_to_scan
 from bayes_mech.resamplers import RESAMPLERS
 
 __all__ = ["LearnerChecksMixin"]
@@ -47,7 +47,10 @@ class LearnerChecksMixin:
         check_option(self.resampler, "resampler", tuple(RESAMPLERS))
         check_option(self.weight_smoothing, "weight_smoothing", (None, "psis"))
         check_option(self.data_uncertainty, "data_uncertainty", ("bayesian_bootstrap", None))
-        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        if isinstance(self.covariance_type, (list, tuple)):
+            structures_to_scan(self.covariance_type)  # names each unknown structure
+        else:
+            check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
         k = self.n_components
         if isinstance(k, str):
             check_option(k, "n_components", ("auto", *CRITERIA))

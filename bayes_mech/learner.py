@@ -94,16 +94,16 @@ class MechanismLearner(
     n_samples : int, optional
         Deconfounded rows per member, split equally over the intervention values (a randomised
         design); default N.
-    covariance_type : {"full", "diag", "spherical", "tied", "auto"}, default="auto"
+    covariance_type : {"full", "diag", "spherical", "tied", "auto"} or list, default="auto"
         Covariance structure of the mixtures. ``"auto"``: full where the weighted BIC can
         identify K > 1 with full covariances (the test of ``n_components="auto"``; a scan of the
         structures gained nothing there on the benchmarks and took about twice the fit time),
-        otherwise chosen with K, per posterior draw
-        and intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/
-        ``"cv"``) among full, tied, diag and spherical: the first four draws of each value scan
-        all four, its other draws only the structures those chose, at K within one of theirs.
-        At a fixed or DP-chosen K the
-        structure is chosen by the weighted BIC at that K. In many dimensions with few effective
+        otherwise as the list of all four. A list (``["diag", "spherical"]``, or all four to
+        choose in any dimension): chosen among those with K, per posterior draw and
+        intervention value, by the weighted criterion (``"bic"``/``"aic"``/``"bic_eff"``/
+        ``"cv"``): the first four draws of each value scan all the listed structures, its other
+        draws only the ones those chose, at K within one of theirs. At a fixed or DP-chosen K
+        the structure is chosen by the weighted BIC at that K. In many dimensions with few effective
         rows a diagonal or spherical mixture identifies K > 1 where a full one cannot. The
         g-formula's ``q`` stays full.
     resampler : {"auto", "cwgmm", "gformula", "bootstrap"}, default="auto"

@@ -116,8 +116,11 @@ def _predict(setting: str, model, X) -> np.ndarray:
 # ------------------------------------------------------------------------------ one fit
 def _learner(setting, resampler, S, seed, pooling=False, selection=("bic", "full")):
     from bayes_mech import MechanismLearner
+    from bayes_mech.mixture.selection import AUTO_COVARIANCE_TYPES
 
     n_components, covariance_type = selection
+    if covariance_type == "auto":  # all four structures in any dimension (the list form)
+        covariance_type = list(AUTO_COVARIANCE_TYPES)
     return MechanismLearner(
         _estimator(setting), n_draws=S, resampler=resampler, partial_pooling=pooling,
         n_components=n_components, covariance_type=covariance_type, progress=False,
@@ -555,7 +558,11 @@ def parse_args(argv=None):
         "--partial-pooling", action="store_true", help="every learner with partial_pooling=True"
     )
     p.add_argument("--n-components", default="bic", help="every learner's n_components")
-    p.add_argument("--covariance-type", default="full", help="every learner's covariance_type")
+    p.add_argument(
+        "--covariance-type", default="full",
+        help="every learner's covariance_type; auto: chosen among all four in any dimension "
+        "(the learner's list form, not its 'auto', which is full where the BIC identifies K > 1)",
+    )  # fmt: skip
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "calibration.md")
     p.add_argument("--render", action="store_true", help="only re-write .md/.png from .json")

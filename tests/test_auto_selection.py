@@ -125,3 +125,31 @@ def test_partial_pooling_must_be_a_bool_or_auto(value):
         TypeError, match=f"partial_pooling must be True, False or 'auto'; got {value!r}"
     ):
         bm.MechanismLearner(LogisticRegression(), partial_pooling=value).fit(data.X, data.y, data.z)
+
+
+def test_a_list_of_structures_chooses_in_any_dimension_and_auto_is_that_list_in_many():
+    """covariance_type=[all four] chooses the structure on A.1 too, where "auto" is full; in
+    many dimensions "auto" is exactly that list (the same fit)."""
+    scan = ["full", "tied", "diag", "spherical"]
+    data = make_frontdoor_classification(2000, random_state=3)
+    listed = _fit(data.X, data.y, data.z, n_components="bic_eff", covariance_type=scan)
+    auto = _fit(data.X, data.y, data.z, n_components="bic_eff")
+    assert set(auto.covariance_type_.tolist()) == {"full"}
+    assert set(np.ravel(listed.resampler_.covariance_type_draws_)) - {"full"}  # others chosen
+    assert listed.selection_["covariance_type"] == scan
+    assert listed.selection_["reason"].startswith("partial_pooling=False (11 free parameters")
+    X, y, z = _clusters(1500, 24, seed=0)
+    many = _fit(X, y, z)
+    listed = _fit(X, y, z, n_components="bic_eff", covariance_type=scan, partial_pooling=True)
+    np.testing.assert_array_equal(many.predict_proba(X[:200]), listed.predict_proba(X[:200]))
+    np.testing.assert_array_equal(
+        many.resampler_.covariance_type_draws_, listed.resampler_.covariance_type_draws_
+    )
+
+
+def test_an_unknown_structure_in_a_list_is_named():
+    data = make_frontdoor_classification(200, random_state=0)
+    with pytest.raises(ValueError, match=r"covariance_type must be one of .*got 'ful'"):
+        bm.MechanismLearner(LogisticRegression(), covariance_type=["full", "ful"]).fit(
+            data.X, data.y, data.z
+        )

@@ -19,7 +19,7 @@ from bayes_mech._validation import (
     seed_from,
 )
 from bayes_mech.mixture import WeightedGaussianMixture, select_n_components
-from bayes_mech.mixture.selection import AUTO_COVARIANCE_TYPES
+from bayes_mech.mixture.selection import AUTO_COVARIANCE_TYPES, chooses_structure
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
 from bayes_mech.resamplers._pooling import pool_fitted_means
 from bayes_mech.resamplers._program import CWGMMProgram, MixtureBank
@@ -245,7 +245,9 @@ def _select(
     )
 
 
-def choose_structures(Z, W, criterion, shape, seed, device=None) -> list[tuple[str, ...]]:
+def choose_structures(
+    Z, W, criterion, shape, seed, device=None, covariance_type="auto"
+) -> list[tuple[str, ...]]:
     """The covariance structures each intervention value's draws choose among, for
     ``covariance_type="auto"``.
 
@@ -265,18 +267,20 @@ def choose_structures(Z, W, criterion, shape, seed, device=None) -> list[tuple[s
     of ``"full"`` at K > 1 (on the raw digits the first draws' K = 1 had put ``"full"`` in the
     set, and its 64-dimensional K = 2 and 3 fits were a third of the fit).
 
+    ``covariance_type``: ``"auto"`` (all four) or a list of the structures to choose among.
+
     Returns one tuple of structure names per value, in the order of ``AUTO_COVARIANCE_TYPES``.
     """
-    return _probe_structures(Z, W, criterion, shape, seed, device)[0]
+    return _probe_structures(Z, W, criterion, shape, seed, device, covariance_type)[0]
 
 
-def _probe_structures(Z, W, criterion, shape, seed, device=None):
+def _probe_structures(Z, W, criterion, shape, seed, device=None, covariance_type="auto"):
     """:func:`choose_structures`'s structures and the first draws' own selection (its fits are
     those draws' CW-GMMs)."""
     n_draws, n_values = shape
     n_probe = min(n_draws, STRUCTURE_DRAWS)
     # rows s * M + m with s < n_probe: the first n_probe * M rows
-    result = _select(Z, W[: n_probe * n_values], criterion, "auto", seed, device)
+    result = _select(Z, W[: n_probe * n_values], criterion, covariance_type, seed, device)
     return structure_sets(result.covariance_type, result.n_components, n_values), result
 
 
@@ -337,10 +341,10 @@ def _select_and_draw(
             (np.flatnonzero(flat == k), [int(k)], covariance_type, None)
             for k in np.unique(flat).tolist()
         ]
-    elif covariance_type == "auto" and n_draws > STRUCTURE_DRAWS:
+    elif chooses_structure(covariance_type) and n_draws > STRUCTURE_DRAWS:
         # (with no more draws than that, every draw scans every structure: the same fits)
         structures, probe = _probe_structures(
-            Z, W, criterion, (n_draws, n_values), fit_seed, device
+            Z, W, criterion, (n_draws, n_values), fit_seed, device, covariance_type
         )
         n_probe = STRUCTURE_DRAWS * n_values  # the first draws keep their scan of all four
         done.append((np.arange(n_probe), probe))
@@ -436,7 +440,7 @@ class CWGMMResampler(MixtureResampler):
         # fit of cwgmm_resample(..., random_state=random_state) for the chosen K.
         seed = random_state if isinstance(random_state, int) else seed_from(random_state)
         S, M = problem.log_weights.shape[:2]
-        auto = self.covariance_type == "auto"
+        auto = chooses_structure(self.covariance_type)  # "auto" or a list of structures
         options = dict(
             covariance_type=self.covariance_type,
             device=self.device,

@@ -51,6 +51,7 @@ from bayes_mech._stratified import golden_uniforms, inverse_cdf
 from bayes_mech._validation import check_positive_int, check_random_state, torch_generator
 from bayes_mech.mixture import WeightedGaussianMixture
 from bayes_mech.mixture._base import MixtureWarning, canonical_order
+from bayes_mech.mixture.selection import chooses_structure
 from bayes_mech.resamplers._base import FrontDoorProblem, MixtureResampler, standardize_columns
 from bayes_mech.resamplers._conditional import ConditionalMixtureBank, Layout, full_covariances
 from bayes_mech.resamplers._program import decode_features, intervention_index, uniform_design
@@ -108,7 +109,8 @@ class GFormulaResampler(MixtureResampler):
 
     @property
     def _covariance_type(self) -> str:
-        return "full" if self.covariance_type == "auto" else self.covariance_type
+        chooses = chooses_structure(self.covariance_type)  # "auto" or a list of structures
+        return "full" if chooses else self.covariance_type
 
     # ------------------------------------------------------------------------- fit
     @staticmethod
