@@ -86,10 +86,11 @@ def warn_if_high_dimensional(
         f"draws): a 2-component {covariance_type}-covariance mixture has {k2} free parameters, so "
         f"K cannot rise above 1 by n_components={n_components!r} and p(x | do(y)) is modelled as "
         "one Gaussian. Reduce the dimension first: feature_map='pca' (or a PCA(q) of your own); "
-        "or let K rise with n_components='bic_eff' and covariance_type='auto' (with "
-        "partial_pooling=True for a discrete y), which found the true K where the BIC could not "
-        "on the benchmark's high-dimensional synthetic data, at several times the fit time (see "
-        "the 'Choosing K' page).",
+        "or leave n_components, covariance_type and partial_pooling at their defaults ('auto'), "
+        "which switch here to n_components='bic_eff' with the structure chosen per draw (and "
+        "partial pooling for a discrete y): that found the true K where the BIC could not on the "
+        "benchmark's high-dimensional synthetic data, at several times the fit time (see the "
+        "'Choosing K' page).",
         MixtureWarning,
         stacklevel=stacklevel,
     )

@@ -108,4 +108,7 @@ def learner_to_inference_data(learner, X=None):
         strength = getattr(learner, "frontdoor_strength_", None)
         if strength is not None:  # models saved before format 2 did not record it
             idata[group].attrs["frontdoor_strength"] = strength["verdict"]
+        selection = getattr(learner, "selection_", None)  # absent from older saved models
+        if selection is not None:
+            idata[group].attrs["selection"] = selection["reason"] or "chosen by the user"
     return idata

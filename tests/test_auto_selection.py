@@ -116,6 +116,8 @@ def test_selection_survives_save_and_load(tmp_path):
     loaded = bm.load(tmp_path / "m")
     assert loaded.selection_ == learner.selection_
     assert "selection:" in loaded.summary()
+    idata = loaded.to_inference_data()
+    assert idata.sample_stats.attrs["selection"] == learner.selection_["reason"]
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])

@@ -139,7 +139,8 @@ def test_about_a2_figures_come_from_the_results_files():
 
 def test_known_limits_pooling_claim_holds_in_the_pooled_selection_run():
     """'with partial_pooling=True ... within 0.3 pt of the best fixed setting on every data set
-    of the benchmark': the target's own constant and every data set's gap in the results."""
+    of the benchmark, and so do the defaults': the target's own constant and every data set's
+    gap in the results, of the pooled pairing and of the default."""
     section = _section("### Known limits", "## Development")
     (gap,) = re.findall(r"`partial_pooling=True`.*?within (\d+(?:\.\d+)?) pt", section, re.S)
     bench, _ = load_bench("selection")
@@ -149,3 +150,8 @@ def test_known_limits_pooling_claim_holds_in_the_pooled_selection_run():
     assert set(pooled["summary"]) == set(bench.DATASETS)  # every data set of the benchmark
     for name, entry in pooled["summary"].items():
         assert entry["gap_bic_eff/auto"] >= -bench.TARGET_GAP, name
+    assert "and so do the defaults" in section
+    selection = results_json("selection")["summary"]
+    assert set(selection) == set(bench.DATASETS)
+    for name, entry in selection.items():
+        assert entry["gap_default"] >= -bench.TARGET_GAP, name

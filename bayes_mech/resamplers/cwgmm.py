@@ -255,12 +255,11 @@ def choose_structures(
     :data:`STRUCTURE_DRAWS` draws of each value scan every (structure, K) of
     :data:`~bayes_mech.mixture.selection.AUTO_COVARIANCE_TYPES`; the structures they chose are
     the ones every draw of the value then chooses among, with K. Scanning every structure for
-    every draw cost about as much per structure as the chosen one's scan (the raw 8x8 digits,
-    S = 32: a bic_eff/auto fit took 10.7 s, the default 0.5 s). The draws still choose per
-    draw where the first ones disagree, so most of the structure's uncertainty stays in the
-    ensemble, but not all: with ``"bic_eff"``, 7-16 % of the later draws (A.1, the raw digits
-    and the 64-dimensional synthetic of ``benchmarks/bench_selection.py``, three seeds each,
-    S = 32) would have chosen a structure outside that set in a scan of all four.
+    every draw cost about as much per structure as the chosen one's scan. The draws still choose
+    per draw where the first ones disagree, so most of the structure's uncertainty stays in the
+    ensemble, but not all: ``benchmarks/bench_selection.py --rule-check`` counts the later draws
+    whose own scan of everything would have chosen outside the set
+    (``benchmarks/results/selection_rule.md``).
 
     One component with a full covariance is the tied mixture with one component: a first draw
     that chose it votes for ``"tied"``, which holds that mixture at K = 1 and costs a fraction
