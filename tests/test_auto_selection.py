@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import load_bench
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import bayes_mech as bm
@@ -71,18 +72,11 @@ def test_in_few_dimensions_the_defaults_are_the_bic_with_full_covariances_exactl
     assert "selection:" not in explicit.summary()
 
 
-def _clusters(n, d, seed, confounded=True):
-    """4 diagonal Gaussian clusters per class in d dimensions; y moves feature 0 through z."""
-    rng = np.random.default_rng(seed)
-    centres = np.random.default_rng(1234 + d).normal(0.0, 3.0, (4, d))
-    u = rng.normal(size=n)
-    p2 = 1 / (1 + np.exp(-1.5 * u)) if confounded else np.full(n, 0.5)
-    y = np.where(rng.random(n) < p2, 2, 1)
-    z = rng.normal(np.where(y == 2, 1.0, -1.0), 1.0)
-    X = centres[rng.integers(0, 4, n)] + rng.normal(size=(n, d))
-    X[:, 0] += 1.5 * z
-    X[:, 1] += 2.0 * u
-    return X, y, z
+def _clusters(n, d, seed):
+    """bench_selection's front-door SCM: 4 diagonal Gaussian clusters per class in d dimensions,
+    y moving feature 0 through z."""
+    bench, _ = load_bench("selection")
+    return bench.synthetic_clusters(n, d, np.random.default_rng(seed))
 
 
 def test_in_many_dimensions_the_defaults_find_the_clusters_the_bic_cannot():
