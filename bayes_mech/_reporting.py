@@ -72,7 +72,7 @@ class ReportingMixin:
         res = self.resampler_
         names = getattr(self, "covariate_names_", None)
         covariates = f"  covariates: {', '.join(names)} (conditional front door)\n" if names else ""
-        reason = getattr(self, "selection_", {}).get("reason", "")  # older files have none
+        reason = (getattr(self, "selection_", None) or {}).get("reason", "")  # older files: none
         selection = f"  selection: {reason}\n" if reason else ""
         return (
             f"{type(self).__name__}: N = {self.n_samples_fit_}, "

@@ -109,6 +109,6 @@ def learner_to_inference_data(learner, X=None):
         if strength is not None:  # models saved before format 2 did not record it
             idata[group].attrs["frontdoor_strength"] = strength["verdict"]
         selection = getattr(learner, "selection_", None)  # absent from older saved models
-        if selection is not None:
+        if selection:
             idata[group].attrs["selection"] = selection["reason"] or "chosen by the user"
     return idata

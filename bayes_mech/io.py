@@ -141,7 +141,8 @@ def save_learner(learner, path) -> Path:
         "mechanism_class": type(learner.mechanism_).__name__,
         "mechanism": None if mechanism is None else mechanism[0],
         "params": _json_params(learner),
-        "fitted": {name: getattr(learner, name) for name in _FITTED_JSON},
+        # selection_ is absent from a model loaded from a file written before it existed
+        "fitted": {name: getattr(learner, name, None) for name in _FITTED_JSON},
         "feature_names_in": (
             np.asarray(learner.feature_names_in_).tolist()
             if hasattr(learner, "feature_names_in_")

@@ -149,3 +149,19 @@ def test_an_unknown_structure_in_a_list_is_named():
         bm.MechanismLearner(LogisticRegression(), covariance_type=["full", "ful"]).fit(
             data.X, data.y, data.z
         )
+
+
+def test_a_file_written_before_selection_loads_summarises_and_saves_again(tmp_path):
+    from bayes_mech.io import _manifest_digest
+
+    data = make_frontdoor_classification(600, random_state=1)
+    path = _fit(data.X, data.y, data.z).save(tmp_path / "old")
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["fitted"]["selection_"]  # as files written before the defaults were "auto"
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded = bm.load(path)
+    assert not hasattr(loaded, "selection_") and "selection:" not in loaded.summary()
+    assert "selection" not in loaded.to_inference_data().sample_stats.attrs
+    again = bm.load(loaded.save(tmp_path / "again"))
+    np.testing.assert_array_equal(again.predict_proba(data.X), loaded.predict_proba(data.X))
