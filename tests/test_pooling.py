@@ -229,9 +229,10 @@ def test_partial_pooling_must_be_a_bool():
         learner.fit(X, y, z)
 
 
-def test_a_continuous_y_is_refused():
+@pytest.mark.parametrize("asked", [True, np.True_])
+def test_a_continuous_y_is_refused(asked):
     d = bm.datasets.make_frontdoor_regression(n_samples=200, random_state=0)
-    learner = bm.MechanismLearner(LinearRegression(), partial_pooling=True, progress=False)
+    learner = bm.MechanismLearner(LinearRegression(), partial_pooling=asked, progress=False)
     with pytest.raises(ValueError, match="partial_pooling=True needs a discrete y"):
         learner.fit(d.X, d.y, d.z)
     # A regressor on class labels is a discrete y: pooling applies.
