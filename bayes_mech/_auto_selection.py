@@ -27,11 +27,22 @@ import numpy as np
 
 from bayes_mech.mixture._covariances import n_parameters
 
-__all__ = ["resolve_selection"]
+__all__ = ["dimension_pins_k", "is_auto", "resolve_selection"]
 
 
-def _is_auto(value) -> bool:
+def is_auto(value) -> bool:
+    """Whether an option is the string ``"auto"`` (options may also be lists, dicts, ints)."""
     return isinstance(value, str) and value == "auto"
+
+
+def dimension_pins_k(covariance_type: str, n_features: int, n_eff: float) -> bool:
+    """Whether the weighted BIC's identified-K rule keeps K = 1 because of the dimension: a
+    2-component mixture of ``covariance_type`` has at least ``n_eff`` free parameters in
+    ``n_features`` dimensions but not in two (weights too thin for K > 1 even in 2-D are the
+    ``FrontDoorWeightWarning``'s matter)."""
+    return (
+        n_parameters(covariance_type, 2, n_features) >= n_eff > n_parameters(covariance_type, 2, 2)
+    )
 
 
 def _plain(value):
@@ -81,15 +92,13 @@ def resolve_selection(
     ('bic_eff', 'auto', True)
     """
     k2 = n_parameters("full", 2, n_features)
-    # The dimension is what keeps K at 1 only if two dimensions would not: weights too thin for a
-    # 2-D mixture are FrontDoorWeightWarning's matter, and there the BIC is kept.
-    many = k2 >= n_eff > n_parameters("full", 2, 2)
+    many = dimension_pins_k("full", n_features, n_eff)  # weights too thin: the BIC is kept
     out = {
-        "n_components": ("bic_eff" if many else "bic") if _is_auto(n_components) else n_components,
+        "n_components": ("bic_eff" if many else "bic") if is_auto(n_components) else n_components,
         "covariance_type": ("auto" if many else "full")
-        if _is_auto(covariance_type)
+        if is_auto(covariance_type)
         else covariance_type,
-        "partial_pooling": (discrete and many) if _is_auto(partial_pooling) else partial_pooling,
+        "partial_pooling": (discrete and many) if is_auto(partial_pooling) else partial_pooling,
     }
     out = {name: _plain(value) for name, value in out.items()}
     resolved = [
@@ -99,20 +108,18 @@ def resolve_selection(
             ("covariance_type", covariance_type),
             ("partial_pooling", partial_pooling),
         )
-        if _is_auto(given)
+        if is_auto(given)
     ]
-    if not resolved:
-        why = ""
-    elif many:
-        why = "the weighted BIC cannot identify K > 1 in this many dimensions"
-    elif k2 < n_eff:
-        why = "the weighted BIC can identify K > 1"
-    else:
-        why = "too few effective rows for K > 1 even in 2 dimensions"
-    out["reason"] = (
-        f"{', '.join(resolved)} ({k2} free parameters in a 2-component full mixture in "
-        f"{n_features} dimensions {'<' if k2 < n_eff else '>='} N_eff = {n_eff:.0f}: {why})"
-        if resolved
-        else ""
-    )
+    out["reason"] = ""
+    if resolved:
+        if many:
+            why = "the weighted BIC cannot identify K > 1 in this many dimensions"
+        elif k2 < n_eff:
+            why = "the weighted BIC can identify K > 1"
+        else:
+            why = "too few effective rows for K > 1 even in 2 dimensions"
+        out["reason"] = (
+            f"{', '.join(resolved)} ({k2} free parameters in a 2-component full mixture in "
+            f"{n_features} dimensions {'<' if k2 < n_eff else '>='} N_eff = {n_eff:.0f}: {why})"
+        )
     return out

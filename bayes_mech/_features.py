@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 
+from bayes_mech._auto_selection import dimension_pins_k
 from bayes_mech.mixture._base import MixtureWarning
 from bayes_mech.mixture._covariances import n_parameters
 from bayes_mech.mixture.selection import chooses_structure, structures_to_scan
@@ -77,9 +78,9 @@ def warn_if_high_dimensional(
         covariance_type = min(
             structures_to_scan(covariance_type), key=lambda t: n_parameters(t, 2, n_features)
         )
-    k2 = n_parameters(covariance_type, 2, n_features)
-    if k2 < n_eff or n_parameters(covariance_type, 2, 2) >= n_eff:
+    if not dimension_pins_k(covariance_type, n_features, n_eff):
         return
+    k2 = n_parameters(covariance_type, 2, n_features)
     warnings.warn(
         f"The mixtures model {n_features} dimensions ({where}) but the front-door weights leave "
         f"N_eff = {n_eff:.0f} effective rows (smallest over intervention values, median over "

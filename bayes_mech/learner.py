@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import _check_feature_names
 from tqdm.auto import tqdm
 
-from bayes_mech._auto_selection import resolve_selection
+from bayes_mech._auto_selection import is_auto, resolve_selection
 from bayes_mech._covariates import CovariatesMixin
 from bayes_mech._ensemble import EnsemblePredictorMixin
 from bayes_mech._features import FeatureSpaceMixin
@@ -381,8 +381,7 @@ class MechanismLearner(
         params = {"device": self.device}
         for key in ("n_components", "covariance_type", "partial_pooling"):
             given = getattr(self, key)  # selection_ holds it in JSON's types: only "auto" from it
-            auto = isinstance(given, str) and given == "auto"
-            params[key] = self.selection_[key] if auto else given
+            params[key] = self.selection_[key] if is_auto(given) else given
         return params
 
     def _resolve_selection(self, n_features: int, n_eff: float) -> dict:

@@ -96,11 +96,10 @@ def summarise(records: list[dict], settings: list[str]) -> dict:
                 "median_s": statistics.median(times),
                 "accuracy": statistics.mean(by[setting, s]["accuracy"] for s in seeds),
             }
-            if "baseline" in settings:
+            if "baseline" in settings:  # settings list it first, so its entry exists
+                base = entry["baseline"]["median_s"]
                 ratios = [by[setting, s]["fit_s"] / by["baseline", s]["fit_s"] for s in seeds]
-                entry[setting]["ratio_of_medians"] = entry[setting]["median_s"] / statistics.median(
-                    by["baseline", s]["fit_s"] for s in seeds
-                )
+                entry[setting]["ratio_of_medians"] = entry[setting]["median_s"] / base
                 entry[setting]["median_ratio"] = statistics.median(ratios)
         out[name] = entry
     return out

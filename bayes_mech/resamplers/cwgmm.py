@@ -327,12 +327,6 @@ def _select_and_draw(
     fit_seed, sample_seed = (int(v) for v in check_random_state(seed).randint(0, 2**31 - 1, 2))
     Z, center, spread = standardize_columns(X)
     W = W.reshape(-1, n_rows)
-    if ks is not None:
-        flat = ks.reshape(-1)
-        parts = [
-            (np.flatnonzero(flat == k), [int(k)], covariance_type, None)
-            for k in np.unique(flat).tolist()
-        ]
     done = []  # (members, selection) whose selection has already run
     if ks is not None:
         flat = ks.reshape(-1)
@@ -345,17 +339,15 @@ def _select_and_draw(
         structures, probe = _probe_structures(
             Z, W, criterion, (n_draws, n_values), fit_seed, device, covariance_type
         )
-        n_probe = STRUCTURE_DRAWS * n_values  # the first draws keep their scan of all four
-        done.append((np.arange(n_probe), probe))
-        rest = np.arange(n_probe, W.shape[0])
-        value_of = rest % n_values  # member s * M + m is of value m
+        probe_rows = STRUCTURE_DRAWS * n_values  # the first draws keep their scan of all four
+        done.append((np.arange(probe_rows), probe))
+        rest = np.arange(probe_rows, W.shape[0])
         window = k_window(probe.n_components, n_values)
-        parts = [
-            (members, K_CANDIDATES, list(t), window[members % n_values])
-            for t in dict.fromkeys(structures)
-            for members in [rest[np.isin(value_of, [m for m in range(n_values)
-                                                    if structures[m] == t])]]
-        ]  # fmt: skip
+        parts = []
+        for t in dict.fromkeys(structures):  # one selection per set of structures
+            values = [m for m in range(n_values) if structures[m] == t]
+            members = rest[np.isin(rest % n_values, values)]  # member s * M + m is of value m
+            parts.append((members, K_CANDIDATES, list(t), window[members % n_values]))
     else:
         parts = [(np.arange(W.shape[0]), K_CANDIDATES, covariance_type, None)]
     done += [
